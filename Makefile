@@ -1,0 +1,27 @@
+# The entry point for people and CI. `make run` serves the site; `make test` runs every check.
+.PHONY: run test venv lint format messages bench-reader clean
+
+venv:
+	@scripts/venv.sh
+
+run: venv
+	@scripts/run.sh
+
+test: venv
+	@scripts/test.sh $(ARGS)
+
+lint: venv
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
+
+format: venv
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+messages: venv
+	.venv/bin/python manage.py makemessages -l fr --ignore=.venv --ignore=var && \
+	.venv/bin/python manage.py compilemessages --ignore=.venv
+
+bench-reader: venv
+	.venv/bin/python bench/reader.py
+
+clean:
+	rm -rf var .venv

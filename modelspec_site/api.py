@@ -1,0 +1,38 @@
+"""API error mapping: every error is JSON with a stable `code`, never an HTML page or a 500 for
+bad input."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _code_for(exc: Exception) -> str:
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid"
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        if isinstance(codes, str):
+            return codes
+    return "error"
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = _code_for(exc)
+    if isinstance(exc, exceptions.ValidationError):
+        body = {"code": code, "detail": "Invalid input.", "errors": response.data}
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        body = {"code": code, "detail": str(detail)}
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+        body["code"] = "throttled"
+    response.data = body
+    return response

@@ -1,0 +1,8 @@
+"""Everything under /api/v1/, gathered from the apps."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("revisions.api.urls")),
+    path("audit/", include("modelspec_site.audit.api_urls")),
+]

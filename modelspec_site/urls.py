@@ -1,0 +1,29 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from modelspec_site import health
+
+# The admin's own login would bypass two-factor sign-in and login throttling: send it through
+# allauth instead.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Model Spec tracker administration"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", RedirectView.as_view(url="/static/favicon.svg", permanent=True)),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("modelspec_site.api_urls")),
+    path("", include("revisions.urls")),
+]
+
+handler400 = "modelspec_site.errors.bad_request"
+handler403 = "modelspec_site.errors.permission_denied"
+handler404 = "modelspec_site.errors.page_not_found"
+handler500 = "modelspec_site.errors.server_error"
