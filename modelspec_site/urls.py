@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from modelspec_site import health
+from revisions import views as revisions_views
 
 # The admin's own login would bypass two-factor sign-in and login throttling: send it through
 # allauth instead.
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("modelspec_site.api_urls")),
+    path("", revisions_views.home, name="home"),
     path("", include("revisions.urls")),
 ]
 

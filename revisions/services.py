@@ -1,0 +1,287 @@
+"""Services that change specs and versions. Each runs in one transaction and records its ledger
+event in that same transaction, so the change and its record stand or fall together."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from modelspec_site.audit.services import audit_record
+
+from . import rendering
+from .importing import ParsedSpec, SpecSyntaxError, parse_spec
+from .models import AuthorityLevel, Clause, ClauseText, Example, Spec, Version, label_validator
+from .signals import version_published
+
+# root/platform > system > developer > user > guideline. `platform` is the word early versions
+# used for what later versions split into `root` and `system`; it shares root's rank.
+DEFAULT_AUTHORITY_VOCABULARY: tuple[tuple[str, int, str], ...] = (
+    ("root", 0, "Cannot be overridden by system messages, developers or users."),
+    ("platform", 0, "Earlier name for the top level (now root and system)."),
+    ("system", 1, "Can be overridden by system messages only."),
+    ("developer", 2, "Can be overridden by developers."),
+    ("user", 3, "Can be overridden by users or developers."),
+    ("guideline", 4, "Defaults that can be overridden implicitly."),
+)
+
+
+class VersionStateError(Exception):
+    """The version is not in a state that allows this change."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    version: Version
+    created: bool
+    changed: bool
+    published: bool
+    warnings: tuple[str, ...]
+
+
+def spec_ensure(*, slug: str, title: str | None = None, acting_user=None) -> Spec:
+    """The spec with this slug, created (with the default authority vocabulary) if missing."""
+    with transaction.atomic():
+        spec, created = Spec.objects.get_or_create(
+            slug=slug, defaults={"title": title or slug.replace("-", " ").title()}
+        )
+        if created:
+            AuthorityLevel.objects.bulk_create(
+                AuthorityLevel(spec=spec, name=name, rank=rank, description=description)
+                for name, rank, description in DEFAULT_AUTHORITY_VOCABULARY
+            )
+            audit_record(
+                actor=acting_user,
+                action="spec.created",
+                subjects=[spec],
+                data={"slug": spec.slug, "title": spec.title},
+            )
+    return spec
+
+
+def authority_ranks(spec: Spec) -> dict[str, int]:
+    return dict(spec.authority_levels.values_list("name", "rank"))
+
+
+def version_import(
+    *,
+    spec: Spec,
+    label: str,
+    data: bytes,
+    acting_user=None,
+    publish: bool = False,
+) -> ImportResult:
+    """Parse `data` and store it as version `label` of `spec`, all in one transaction.
+
+    Importing the same bytes again changes nothing. New bytes replace a draft's text; a
+    published version's text is immutable, so different bytes for it are refused. Raises
+    `SpecSyntaxError` (naming the line) or `ValidationError`; nothing is written then."""
+    try:
+        label_validator(label)
+    except ValidationError as exc:
+        raise SpecSyntaxError(f"invalid label '{label}': {exc.messages[0]}", line=None) from None
+
+    with transaction.atomic():
+        spec = Spec.objects.select_for_update().get(pk=spec.pk)
+        version = Version.objects.filter(spec=spec, label=label).first()
+        created = changed = False
+        warnings: tuple[str, ...] = ()
+        if version is not None and version.source_hash == hashlib.sha256(data).hexdigest():
+            pass  # the same bytes: nothing to parse, nothing to change
+        elif version is not None and version.is_published_text:
+            raise VersionStateError(
+                f"version {label} is {version.state}; its text cannot change "
+                "(import the new text under a new label)"
+            )
+        else:
+            ranks = authority_ranks(spec)
+            parsed = parse_spec(
+                data, authority_vocabulary=ranks, max_bytes=settings.MODELSPEC_MAX_IMPORT_BYTES
+            )
+            warnings = parsed.warnings
+            created = version is None
+            changed = True
+            if version is None:
+                version = Version.objects.create(
+                    spec=spec,
+                    label=label,
+                    parent=Version.objects.filter(
+                        spec=spec, state=Version.State.PUBLISHED
+                    ).first(),
+                    source_markdown=data.decode("utf-8-sig"),
+                    source_hash=parsed.source_hash,
+                )
+            else:
+                version.clause_texts.all().delete()
+                version.source_markdown = data.decode("utf-8-sig")
+                version.source_hash = parsed.source_hash
+            _store_clauses(version, parsed, ranks)
+            version.clause_count = len(parsed.clauses)
+            version.example_count = parsed.example_count
+            version.save()
+            audit_record(
+                actor=acting_user,
+                action="version.imported" if created else "version.reimported",
+                subjects=[spec, version],
+                data={
+                    "label": label,
+                    "source_hash": parsed.source_hash,
+                    "clauses": len(parsed.clauses),
+                    "examples": parsed.example_count,
+                    "warnings": list(parsed.warnings),
+                },
+            )
+        published = False
+        if publish and version.state == Version.State.DRAFT:
+            version = version_publish(version=version, acting_user=acting_user)
+            published = True
+    return ImportResult(
+        version=version,
+        created=created,
+        changed=changed,
+        published=published,
+        warnings=warnings,
+    )
+
+
+def _store_clauses(version: Version, parsed: ParsedSpec, ranks: dict[str, int]) -> None:
+    spec = version.spec
+    anchors = [c.anchor for c in parsed.clauses]
+    existing = dict(Clause.objects.filter(spec=spec, key__in=anchors).values_list("key", "pk"))
+    missing = [Clause(spec=spec, key=a) for a in anchors if a not in existing]
+    for clause in Clause.objects.bulk_create(missing):
+        existing[clause.key] = clause.pk
+
+    headings = {c.anchor: rendering.plain_text(rendering.render_inline(c.heading)) for c in parsed.clauses}
+    texts: list[ClauseText] = []
+    for parsed_clause in parsed.clauses:
+        body_html = rendering.render_segments(parsed_clause.segments, headings=headings)
+        texts.append(
+            ClauseText(
+                version=version,
+                clause_id=existing[parsed_clause.anchor],
+                anchor=parsed_clause.anchor,
+                heading=parsed_clause.heading,
+                heading_html=rendering.render_inline(parsed_clause.heading, headings=headings),
+                level=parsed_clause.level,
+                number=parsed_clause.number,
+                position=parsed_clause.position,
+                authority=parsed_clause.authority or "",
+                authority_rank=ranks.get(parsed_clause.authority or ""),
+                attributes=dict(parsed_clause.attributes),
+                body_markdown=parsed_clause.body_markdown,
+                body_html=body_html,
+                plain_text=rendering.plain_text(body_html),
+                footnotes=list(parsed_clause.footnotes),
+                content_hash=parsed_clause.content_hash,
+                source_line=parsed_clause.line,
+            )
+        )
+    texts = ClauseText.objects.bulk_create(texts)
+    by_anchor = {t.anchor: t for t in texts}
+    for text, parsed_clause in zip(texts, parsed.clauses, strict=True):
+        if parsed_clause.parent_anchor:
+            text.parent = by_anchor[parsed_clause.parent_anchor]
+    ClauseText.objects.bulk_update([t for t in texts if t.parent_id], ["parent"])
+
+    examples: list[Example] = []
+    slugs: set[str] = set()
+    for text, parsed_clause in zip(texts, parsed.clauses, strict=True):
+        for parsed_example in parsed_clause.examples:
+            base = slugify(rendering.plain_text(rendering.render_inline(parsed_example.title)))[:100]
+            slug, n = base or "example", 1
+            while slug in slugs:
+                n += 1
+                slug = f"{base}-{n}"
+            slugs.add(slug)
+            examples.append(
+                Example(
+                    version=version,
+                    clause_text=text,
+                    position=parsed_example.position,
+                    title=parsed_example.title,
+                    title_html=rendering.render_inline(parsed_example.title, headings=headings),
+                    slug=slug,
+                    turns=[_turn_dict(turn, headings) for turn in parsed_example.turns],
+                    source_markdown=parsed_example.source,
+                    content_hash=parsed_example.content_hash,
+                    source_line=parsed_example.line,
+                )
+            )
+    Example.objects.bulk_create(examples)
+
+
+def _turn_dict(turn, headings: dict[str, str]) -> dict:
+    return {
+        "role": turn.role,
+        "attributes": dict(turn.attributes),
+        "content": turn.content,
+        "content_html": rendering.render_markdown(turn.content, headings=headings, breaks=True),
+        "candidate": turn.candidate,
+        "label": turn.label,
+        "label_note": turn.label_note,
+        "label_clause": turn.label_clause,
+    }
+
+
+def version_publish(*, version: Version, acting_user=None) -> Version:
+    """Publish a draft: it becomes the spec's current version, and the one it replaces is
+    superseded. Sends `version_published` inside the transaction, so listeners' writes commit
+    or roll back with the publication."""
+    with transaction.atomic():
+        version = Version.objects.select_for_update().select_related("spec").get(pk=version.pk)
+        if version.state != Version.State.DRAFT:
+            raise VersionStateError(f"version {version.label} is already {version.state}")
+        now = timezone.now()
+        previous = (
+            Version.objects.select_for_update()
+            .filter(spec=version.spec, state=Version.State.PUBLISHED)
+            .first()
+        )
+        if previous is not None:
+            previous.state = Version.State.SUPERSEDED
+            previous.superseded_at = now
+            previous.save(update_fields=["state", "superseded_at"])
+            if version.parent_id is None:
+                version.parent = previous
+        version.state = Version.State.PUBLISHED
+        version.published_at = now
+        version.save(update_fields=["state", "published_at", "parent"])
+        audit_record(
+            actor=acting_user,
+            action="version.published",
+            subjects=[version.spec, version] + ([previous] if previous else []),
+            data={
+                "label": version.label,
+                "source_hash": version.source_hash,
+                "supersedes": previous.label if previous else None,
+            },
+        )
+        version_published.send(sender=Version, version=version, previous=previous)
+    return version
+
+
+def authority_level_set(
+    *, spec: Spec, name: str, rank: int, description: str = "", acting_user
+) -> AuthorityLevel:
+    """Add or change a word of a spec's authority vocabulary (staff: editors)."""
+    with transaction.atomic():
+        level, created = AuthorityLevel.objects.select_for_update().get_or_create(
+            spec=spec, name=name, defaults={"rank": rank, "description": description}
+        )
+        before = None if created else {"rank": level.rank, "description": level.description}
+        level.rank, level.description = rank, description
+        level.full_clean()
+        level.save()
+        audit_record(
+            actor=acting_user,
+            action="spec.authority_level_set",
+            subjects=[spec],
+            data={"name": name, "before": before, "after": {"rank": rank, "description": description}},
+        )
+    return level
