@@ -31,7 +31,11 @@ def spec_get(*, slug: str) -> Spec:
 def version_get(*, viewer, spec_slug: str, label: str) -> Version:
     """One query. A version the viewer may not see is a 404, the same as a missing one."""
     try:
-        return versions_visible_to(viewer).get(spec__slug=spec_slug, label=label)
+        return (
+            versions_visible_to(viewer)
+            .select_related("parent")
+            .get(spec__slug=spec_slug, label=label)
+        )
     except Version.DoesNotExist:
         raise Http404("no such version") from None
 
@@ -40,6 +44,7 @@ def version_current(*, viewer, spec_slug: str) -> Version | None:
     """The spec's published version (what the home page shows)."""
     return (
         versions_visible_to(viewer)
+        .select_related("parent")
         .filter(spec__slug=spec_slug, state=Version.State.PUBLISHED)
         .first()
     )

@@ -15,7 +15,7 @@ from . import selectors
 from .models import Version
 
 # Bump when the reader templates change, so cached bodies are drawn again.
-READER_TEMPLATE_REVISION = "1"
+READER_TEMPLATE_REVISION = "2"
 
 
 def _reader_body(request: HttpRequest, version: Version) -> str:

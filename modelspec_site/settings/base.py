@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -148,7 +149,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_PREVENT_ENUMERATION = True
-# Failed logins are limited per (IP, login) pair, so nobody can lock a victim out from elsewhere.
+ACCOUNT_ADAPTER = "modelspec_site.accounts.adapter.AccountAdapter"
+# Failed logins are limited per (IP, login) pair — the adapter keys "key" limits that way — so
+# nobody can lock a victim out from elsewhere.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "login": "30/m/ip",
@@ -159,14 +162,32 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Model Spec tracker"
 STAFF_ROLES = ["triager", "reviewer", "editor", "moderator", "auditor"]
 
-# --- E-mail ---
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-EMAIL_HOST = env("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(env("EMAIL_PORT", "25") or 25)
-EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+
+# --- E-mail (Django 6.1 mailers) ---
+# EMAIL_URL-style pieces from the environment: the backend and, for SMTP, host, port, TLS and
+# credentials. Development writes messages to files under var/mail; tests keep them in memory.
+def _mailer(backend: str) -> dict:
+    if backend.endswith("filebased.EmailBackend"):
+        return {
+            "BACKEND": backend,
+            "OPTIONS": {"file_path": env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))},
+        }
+    if backend.endswith("smtp.EmailBackend"):
+        return {
+            "BACKEND": backend,
+            "OPTIONS": {
+                "host": env("EMAIL_HOST", "localhost"),
+                "port": int(env("EMAIL_PORT", "25") or 25),
+                "username": env("EMAIL_HOST_USER", ""),
+                "password": env("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", False),
+                "timeout": 10,
+            },
+        }
+    return {"BACKEND": backend}
+
+
+MAILERS = {"default": _mailer(env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"))}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Model Spec tracker <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

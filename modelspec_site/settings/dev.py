@@ -1,7 +1,9 @@
 """Development profile: `make run`. Debug on, e-mail to files under var/mail."""
 
 from .base import *  # noqa: F403
-from .base import env, env_bool
+from .base import _mailer, env, env_bool
 
 DEBUG = env_bool("DEBUG", True)
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+MAILERS = {
+    "default": _mailer(env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"))
+}
