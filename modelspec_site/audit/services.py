@@ -1,0 +1,108 @@
+"""Writing to the ledger. One function: `audit_record`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.db import models, transaction
+from django.utils import timezone
+
+from modelspec_site.audit import chain
+from modelspec_site.audit.models import ActorKind, Event, Visibility
+
+# Key of the transaction-level advisory lock that serialises appends ("modelspe" in ASCII).
+# Anything else that takes this key blocks ledger writes until it commits.
+LEDGER_LOCK_KEY = 0x6D6F_6465_6C73_7065
+
+Actor = Any  # a user instance, AnonymousUser, None, "system" or "anonymous"
+Subject = models.Model | Mapping[str, str]
+
+
+def _actor_fields(actor: Actor) -> tuple[str, str, Any]:
+    """(actor_kind, actor_label, user or None) for the accepted spellings of an actor."""
+    if actor is None or actor == "system":
+        return ActorKind.SYSTEM, "system", None
+    if actor == "anonymous" or isinstance(actor, AnonymousUser):
+        return ActorKind.ANONYMOUS, "anonymous", None
+    if isinstance(actor, get_user_model()):
+        if actor.pk is None:
+            raise ValueError("actor must be a saved user")
+        return ActorKind.USER, actor.get_username(), actor
+    raise ValueError(f"actor must be a user, None, 'system' or 'anonymous', not {actor!r}")
+
+
+def _subject_ref(subject: Subject) -> dict[str, str]:
+    """A subject reference {type, id, label} for a model instance, or a copy of a ready one."""
+    if isinstance(subject, models.Model):
+        if subject.pk is None:
+            raise ValueError(f"subject {subject!r} is not saved")
+        return {"type": subject._meta.label_lower, "id": str(subject.pk), "label": str(subject)}
+    if isinstance(subject, Mapping):
+        return dict(subject)
+    raise ValueError(f"subjects must be model instances or dicts, not {type(subject).__name__}")
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    subjects: Iterable[Subject] = (),
+    data: dict[str, Any] | None = None,
+    visibility: str = Visibility.PUBLIC,
+) -> Event:
+    """Append one event to the ledger and return it.
+
+    Call it from the service that makes the change, inside that service's
+    ``transaction.atomic()`` block, after the change: the event and the change then commit or
+    roll back together, so the ledger never records something that did not happen and nothing
+    happens without an entry. Outside a transaction it raises RuntimeError.
+
+    `actor` is a user, or None / ``"system"`` for the system, or ``"anonymous"`` (an
+    ``AnonymousUser`` counts as anonymous). `action` is namespaced and past tense
+    (``version.published``). `subjects` are model instances (recorded as
+    ``{"type": "app_label.model_name", "id": str(pk), "label": str(obj)}``) or ready dicts of
+    that shape. `data` must be plain JSON without floats (see `chain`); anything else raises
+    ValueError before the ledger is touched.
+
+    Appends are serialised by a transaction-level advisory lock held until the caller commits,
+    so each event sees the committed predecessor; a chain cannot fork (``seq`` is also the
+    primary key). This relies on READ COMMITTED: under REPEATABLE READ a transaction that read
+    before taking the lock would collide on ``seq`` and fail with an IntegrityError, never fork.
+    Keep the rest of the transaction short: every writer waits for it.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError(
+            "audit_record must run inside the transaction of the change it records "
+            "(wrap the service in transaction.atomic())"
+        )
+    kind, label, user = _actor_fields(actor)
+    event = Event(
+        actor=user,
+        actor_kind=kind,
+        actor_label=label,
+        action=action,
+        subjects=[_subject_ref(subject) for subject in subjects],
+        visibility=visibility,
+        data={} if data is None else data,
+    )
+    # Validate everything before taking the lock, with placeholder chain fields.
+    provisional = event.chain_fields() | {
+        "seq": 1,
+        "created_at": timezone.now(),
+        "prev_hash": chain.GENESIS_HASH,
+    }
+    chain.canonical_fields(provisional)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK_KEY])
+    last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
+    event.seq, event.prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS_HASH)
+    # Taken under the lock so that times follow the chain order on one clock.
+    event.created_at = timezone.now()
+    event.hash = chain.event_hash(event.chain_fields())
+    event.save(force_insert=True)
+    return event
