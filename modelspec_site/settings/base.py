@@ -221,6 +221,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "VersionStateEnum": "revisions.models.Version.State",
+    },
 }
 
 # --- Security headers ---

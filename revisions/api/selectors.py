@@ -75,4 +75,3 @@ def clause_history(*, viewer, spec_slug: str, anchor: str) -> list[HistoryEntry]
     if not texts:
         raise Http404("no such clause")
     return history_entries(texts)
-
