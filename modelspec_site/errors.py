@@ -5,7 +5,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 
-def _respond(request: HttpRequest, status: int, code: str, title: str, message: str) -> HttpResponse:
+def _respond(
+    request: HttpRequest, status: int, code: str, title: str, message: str
+) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"code": code, "detail": message}, status=status)
     return render(

@@ -110,9 +110,7 @@ def version_import(
                 version = Version.objects.create(
                     spec=spec,
                     label=label,
-                    parent=Version.objects.filter(
-                        spec=spec, state=Version.State.PUBLISHED
-                    ).first(),
+                    parent=Version.objects.filter(spec=spec, state=Version.State.PUBLISHED).first(),
                     source_markdown=data.decode("utf-8-sig"),
                     source_hash=parsed.source_hash,
                 )
@@ -157,7 +155,9 @@ def _store_clauses(version: Version, parsed: ParsedSpec, ranks: dict[str, int]) 
     for clause in Clause.objects.bulk_create(missing):
         existing[clause.key] = clause.pk
 
-    headings = {c.anchor: rendering.plain_text(rendering.render_inline(c.heading)) for c in parsed.clauses}
+    headings = {
+        c.anchor: rendering.plain_text(rendering.render_inline(c.heading)) for c in parsed.clauses
+    }
     texts: list[ClauseText] = []
     for parsed_clause in parsed.clauses:
         body_html = rendering.render_segments(parsed_clause.segments, headings=headings)
@@ -193,7 +193,9 @@ def _store_clauses(version: Version, parsed: ParsedSpec, ranks: dict[str, int]) 
     slugs: set[str] = set()
     for text, parsed_clause in zip(texts, parsed.clauses, strict=True):
         for parsed_example in parsed_clause.examples:
-            base = slugify(rendering.plain_text(rendering.render_inline(parsed_example.title)))[:100]
+            base = slugify(rendering.plain_text(rendering.render_inline(parsed_example.title)))[
+                :100
+            ]
             slug, n = base or "example", 1
             while slug in slugs:
                 n += 1
@@ -282,6 +284,10 @@ def authority_level_set(
             actor=acting_user,
             action="spec.authority_level_set",
             subjects=[spec],
-            data={"name": name, "before": before, "after": {"rank": rank, "description": description}},
+            data={
+                "name": name,
+                "before": before,
+                "after": {"rank": rank, "description": description},
+            },
         )
     return level

@@ -19,7 +19,8 @@ EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/", "/favicon.ico
 
 
 def session_used_mfa(request: HttpRequest) -> bool:
-    records = get_authentication_records(request)
+    # The records are kept per user: without the user, allauth returns none at all.
+    records = get_authentication_records(request, request.user)
     return any(record.get("method") == "mfa" for record in records)
 
 
@@ -40,9 +41,7 @@ class StaffTwoFactorMiddleware:
         return self.get_response(request)
 
     def _redirect(self, request: HttpRequest, user) -> HttpResponse:
-        has_totp = Authenticator.objects.filter(
-            user=user, type=Authenticator.Type.TOTP
-        ).exists()
+        has_totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         target = reverse("mfa_reauthenticate" if has_totp else "mfa_activate_totp")
         next_url = request.get_full_path()
         if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
 
 TRIAGER = "triager"
 REVIEWER = "reviewer"
@@ -13,11 +14,11 @@ MODERATOR = "moderator"
 AUDITOR = "auditor"
 
 ROLE_DESCRIPTIONS = {
-    TRIAGER: "Sorts incoming feedback: triage, labels, duplicates, assignment.",
-    REVIEWER: "Records decisions on feedback and change proposals.",
-    EDITOR: "Drafts and publishes versions; edits the authority vocabulary.",
-    MODERATOR: "Hides abusive content with a public reason.",
-    AUDITOR: "Reads everything, including the internal ledger; changes nothing.",
+    TRIAGER: _("Sorts incoming feedback: triage, labels, duplicates, assignment."),
+    REVIEWER: _("Records decisions on feedback and change proposals."),
+    EDITOR: _("Drafts and publishes versions; edits the authority vocabulary."),
+    MODERATOR: _("Hides abusive content with a public reason."),
+    AUDITOR: _("Reads everything, including the internal ledger; changes nothing."),
 }
 
 

@@ -12,7 +12,9 @@ def bundled_live(live_server, transactional_db):
 
     spec = spec_ensure(slug="model-spec", title="OpenAI Model Spec")
     for label in BUNDLED:
-        version_import(spec=spec, label=label, data=(DATA / f"{label}.md").read_bytes(), publish=True)
+        version_import(
+            spec=spec, label=label, data=(DATA / f"{label}.md").read_bytes(), publish=True
+        )
     return live_server
 
 

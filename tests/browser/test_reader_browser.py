@@ -23,7 +23,9 @@ def test_reader_opens_and_a_clause_link_leads_to_the_clause_page(bundled_live, w
     section = page.locator("section#follow_all_applicable_instructions")
     section.locator("a.permalink").click()
     expect(page).to_have_url(
-        re.compile(r"/specs/model-spec/versions/2025-09-12/clauses/follow_all_applicable_instructions/$")
+        re.compile(
+            r"/specs/model-spec/versions/2025-09-12/clauses/follow_all_applicable_instructions/$"
+        )
     )
     expect(page.locator("h1")).to_contain_text("Follow all applicable instructions")
     expect(page.locator(".appearances li")).to_have_count(3)

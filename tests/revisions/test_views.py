@@ -68,7 +68,10 @@ def test_clause_page_shows_text_examples_and_the_versions_it_appears_in(
     assert "Follow all applicable instructions" in html
     assert "The Tale of the Four Clever Bunnies" in html
     for label in ("2025-02-12", "2025-04-11", "2025-09-12"):
-        assert f"/specs/model-spec/versions/{label}/clauses/follow_all_applicable_instructions/" in html
+        assert (
+            f"/specs/model-spec/versions/{label}/clauses/follow_all_applicable_instructions/"
+            in html
+        )
     assert 'aria-current="page"' in html
     # Cross references point back into the version's reader.
     assert f'href="{LATEST}#ignore_untrusted_data"' in html
@@ -122,11 +125,11 @@ def test_drafts_are_hidden_from_the_public_and_shown_to_editors(client, staff_cl
 def test_spec_markup_is_sanitised_on_the_page(client):
     spec = spec_ensure(slug="hostile")
     source = (
-        "# Title {#t}\n\n<script>alert(1)</script>\n\n"
-        "[click](javascript:alert(2)) <img src=x onerror=alert(3)>\n\n"
-        "**Example**: <b onmouseover=alert(4)>t</b>\n\n~~~xml\n<user>\n<script>alert(5)</script>\n"
-        "[x](javascript:alert(6))\n</user>\n~~~\n"
-    ).encode()
+        b"# Title {#t}\n\n<script>alert(1)</script>\n\n"
+        b"[click](javascript:alert(2)) <img src=x onerror=alert(3)>\n\n"
+        b"**Example**: <b onmouseover=alert(4)>t</b>\n\n~~~xml\n<user>\n<script>alert(5)</script>\n"
+        b"[x](javascript:alert(6))\n</user>\n~~~\n"
+    )
     version_import(spec=spec, label="v1", data=source, publish=True)
     html = client.get("/specs/hostile/versions/v1/").content.decode()
     main = html.split('<main id="main"', 1)[1]
@@ -137,7 +140,9 @@ def test_spec_markup_is_sanitised_on_the_page(client):
 
 
 def test_pages_are_translated_into_french(client):
-    response = client.get(f"{LATEST}clauses/follow_all_applicable_instructions/", HTTP_ACCEPT_LANGUAGE="fr")
+    response = client.get(
+        f"{LATEST}clauses/follow_all_applicable_instructions/", HTTP_ACCEPT_LANGUAGE="fr"
+    )
     html = response.content.decode()
     assert '<html lang="fr">' in html
     assert "Exemple" in html
