@@ -10,6 +10,8 @@ VAR="$ROOT/var"
 mkdir -p "$VAR"
 chmod 755 "$VAR"
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-modelspec_site.settings.dev}"
+# A development staff account is made unless MODELSPEC_DEV_STAFF is set to an empty string.
+MODELSPEC_DEV_STAFF="${MODELSPEC_DEV_STAFF-1}"
 PIDS=()
 STARTED_PG=""
 STARTED_REDIS=""
@@ -43,7 +45,7 @@ fi
 echo "== migrations"
 "$PY" manage.py migrate --noinput -v 0
 echo "== bundled data and staff roles"
-"$PY" manage.py bootstrap
+"$PY" manage.py bootstrap ${MODELSPEC_DEV_STAFF:+--dev-staff "$VAR/staff-password.txt"}
 
 if [[ -n "${CELERY_BROKER_URL:-}" ]]; then
   echo "== Celery worker (broker $CELERY_BROKER_URL)"
