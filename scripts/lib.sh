@@ -39,7 +39,15 @@ pg_start() {
   local datadir="$1" port="$2" mode="${3:-keep}" bindir
   bindir="$(pg_bindir)"
   mkdir -p "$datadir"
-  if [[ "$(id -u)" == "0" ]]; then chown postgres:postgres "$datadir"; chmod 700 "$datadir"; fi
+  if [[ "$(id -u)" == "0" ]]; then
+    chown postgres:postgres "$datadir"
+    chmod 700 "$datadir"
+    if ! runuser -u postgres -- test -x "$datadir"; then
+      echo "PostgreSQL runs as the 'postgres' user, which cannot reach $datadir:" >&2
+      echo "make the folders above it traversable (chmod o+x) or set DATABASE_URL." >&2
+      return 1
+    fi
+  fi
   if [[ ! -f "$datadir/PG_VERSION" ]]; then
     as_pg "$bindir/initdb" -D "$datadir" -U postgres --auth=trust --encoding=UTF8 \
       --locale=C.UTF-8 >/dev/null

@@ -6,7 +6,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 PY="$ROOT/.venv/bin/python"
-VAR="$ROOT/var"
+VAR="${MODELSPEC_VAR:-$ROOT/var}"
+PORT="${MODELSPEC_PORT:-8000}"
 mkdir -p "$VAR"
 chmod 755 "$VAR"
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-modelspec_site.settings.dev}"
@@ -50,13 +51,13 @@ echo "== bundled data and staff roles"
 if [[ -n "${CELERY_BROKER_URL:-}" ]]; then
   echo "== Celery worker (broker $CELERY_BROKER_URL)"
   "$PY" -m celery -A modelspec_site worker --pool=solo --loglevel=WARNING \
-    --logfile "$VAR/celery.log" &
+    >>"$VAR/celery.log" 2>&1 &
   PIDS+=($!)
 else
   echo "== no broker: Celery tasks run in-process"
 fi
 
-echo "== serving http://127.0.0.1:8000 (Ctrl-C stops the site and everything started here)"
-"$PY" manage.py runserver 127.0.0.1:8000 --noreload &
+echo "== serving http://127.0.0.1:$PORT (Ctrl-C stops the site and everything started here)"
+"$PY" manage.py runserver "127.0.0.1:$PORT" --noreload &
 PIDS+=($!)
 wait "${PIDS[-1]}"

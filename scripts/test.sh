@@ -25,13 +25,13 @@ export DATABASE_URL="postgres://modelspec@127.0.0.1:$PG_PORT/modelspec"
 export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/1"
 export DJANGO_SETTINGS_MODULE=modelspec_site.settings.test
-export DJANGO_ALLOW_ASYNC_UNSAFE=true
+
 
 echo "== ruff"
 "$ROOT/.venv/bin/ruff" check .
 "$ROOT/.venv/bin/ruff" format --check .
 echo "== import contracts"
-"$ROOT/.venv/bin/lint-imports" --no-cache
+"$ROOT/.venv/bin/lint-imports" --no-cache | tail -n 3
 echo "== migrations are up to date"
 "$PY" manage.py makemigrations --check --dry-run
 echo "== deploy checks (production profile)"
@@ -39,4 +39,4 @@ SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(60))')" \
   DJANGO_SETTINGS_MODULE=modelspec_site.settings.prod ALLOWED_HOSTS=tracker.example.org \
   "$PY" manage.py check --deploy --fail-level WARNING
 echo "== pytest"
-"$PY" -m pytest "$@"
+DJANGO_ALLOW_ASYNC_UNSAFE=true "$PY" -m pytest "$@"

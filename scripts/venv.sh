@@ -24,9 +24,13 @@ find_python() {
   return 1
 }
 
-PYTHON="$(find_python)"
-echo "== creating .venv with $PYTHON"
-if [[ ! -x .venv/bin/python ]]; then "$PYTHON" -m venv .venv; fi
+if [[ ! -x .venv/bin/python ]]; then
+  PYTHON="$(find_python)"
+  echo "== creating .venv with $PYTHON"
+  "$PYTHON" -m venv .venv
+fi
+echo "== installing dependencies into .venv"
+.venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --upgrade >/dev/null
 .venv/bin/python -m pip install -q --upgrade pip uv >/dev/null 2>&1 || true
 if .venv/bin/python -m uv --version >/dev/null 2>&1; then
   UV_PYTHON_DOWNLOADS=never .venv/bin/python -m uv pip install -q --python .venv/bin/python \

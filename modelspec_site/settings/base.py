@@ -134,7 +134,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+# Outside production whitenoise serves straight from the app and project static folders.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "modelspec_site" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -4,7 +4,7 @@ the process refuses to start without a real SECRET_KEY."""
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env, env_bool
+from .base import BASE_DIR, env, env_bool
 
 DEBUG = False
 _key = env("SECRET_KEY")
@@ -12,6 +12,9 @@ if not _key or _key.startswith("insecure") or len(_key) < 50:
     raise ImproperlyConfigured("Set SECRET_KEY to a random string of at least 50 characters.")
 SECRET_KEY = _key
 
+# `collectstatic` gathers files here; whitenoise serves them with far-future cache headers.
+STATIC_ROOT = env("STATIC_ROOT", str(BASE_DIR / "var" / "static"))
+WHITENOISE_USE_FINDERS = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

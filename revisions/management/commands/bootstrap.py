@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 password_file.chmod(0o600)
         password = password_file.read_text().strip()
         self.stdout.write(
-            "\nStaff sign-in (development): http://127.0.0.1:8000/accounts/login/\n"
+            "\nStaff sign-in (development): /accounts/login/ on the site\n"
             f"  username: admin   password: {password}\n"
             "  Staff must use two-factor sign-in: at first sign-in you are asked to add an\n"
             "  authenticator app (TOTP); keep the recovery codes it shows.\n"
