@@ -280,6 +280,8 @@ def authority_level_set(
         level.rank, level.description = rank, description
         level.full_clean()
         level.save()
+        # Ranks are the vocabulary's reading of a word, not text: existing texts follow it.
+        ClauseText.objects.filter(version__spec=spec, authority=name).update(authority_rank=rank)
         audit_record(
             actor=acting_user,
             action="spec.authority_level_set",
@@ -291,3 +293,67 @@ def authority_level_set(
             },
         )
     return level
+
+
+def authority_level_delete(*, level: AuthorityLevel, acting_user) -> None:
+    """Remove a word from a spec's vocabulary; refused while any clause text uses it."""
+    with transaction.atomic():
+        level = AuthorityLevel.objects.select_for_update().select_related("spec").get(pk=level.pk)
+        used = ClauseText.objects.filter(version__spec=level.spec, authority=level.name).count()
+        if used:
+            raise ValidationError(
+                f"'{level.name}' is used by {used} clause texts; it cannot be removed."
+            )
+        audit_record(
+            actor=acting_user,
+            action="spec.authority_level_deleted",
+            subjects=[level.spec],
+            data={"name": level.name, "rank": level.rank},
+        )
+        level.delete()
+
+
+def spec_update(*, spec: Spec, title: str, description: str, acting_user) -> Spec:
+    with transaction.atomic():
+        spec = Spec.objects.select_for_update().get(pk=spec.pk)
+        before = {"title": spec.title, "description": spec.description}
+        spec.title, spec.description = title, description
+        spec.full_clean()
+        spec.save(update_fields=["title", "description"])
+        audit_record(
+            actor=acting_user,
+            action="spec.updated",
+            subjects=[spec],
+            data={"before": before, "after": {"title": title, "description": description}},
+        )
+    return spec
+
+
+def version_details_update(
+    *, version: Version, changelog: str, comment_opens_at, comment_closes_at, acting_user
+) -> Version:
+    """The editable parts of any version: its changelog and comment period (never its text)."""
+    if comment_opens_at and comment_closes_at and comment_closes_at <= comment_opens_at:
+        raise ValidationError("The comment period must close after it opens.")
+    with transaction.atomic():
+        version = Version.objects.select_for_update().get(pk=version.pk)
+        fields = ("changelog", "comment_opens_at", "comment_closes_at")
+        before = {f: getattr(version, f) for f in fields}
+        version.changelog = changelog
+        version.comment_opens_at = comment_opens_at
+        version.comment_closes_at = comment_closes_at
+        version.save(update_fields=list(fields))
+        audit_record(
+            actor=acting_user,
+            action="version.details_updated",
+            subjects=[version.spec, version],
+            data={
+                "before": {k: _jsonable(v) for k, v in before.items()},
+                "after": {f: _jsonable(getattr(version, f)) for f in fields},
+            },
+        )
+    return version
+
+
+def _jsonable(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value

@@ -4,6 +4,7 @@ every value is rendered through Django's escaping (no mark_safe)."""
 from django.contrib import admin
 from django.http import HttpRequest
 
+from modelspec_site.accounts.roles import AUDITOR, has_role
 from modelspec_site.audit.models import Event
 
 
@@ -29,6 +30,12 @@ class EventAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = None
     show_full_result_count = False  # COUNT(*) over a long ledger on every page is wasted
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, AUDITOR)
+
+    def has_view_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return has_role(request.user, AUDITOR)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
