@@ -4,5 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("revisions.api.urls")),
+    path("", include("feedback.api.urls")),
     path("audit/", include("modelspec_site.audit.api_urls")),
 ]

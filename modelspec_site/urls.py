@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("modelspec_site.api_urls")),
     path("", revisions_views.home, name="home"),
+    path("feedback/", include("feedback.urls")),
     path("", include("revisions.urls")),
 ]
 

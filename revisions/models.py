@@ -19,6 +19,12 @@ class Spec(models.Model):
     slug = models.SlugField(_("slug"), max_length=64, unique=True)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
+    tracking_prefix = models.CharField(
+        _("tracking number prefix"),
+        max_length=8,
+        default="FB",
+        validators=[RegexValidator(r"^[A-Z]{2,8}$", _("Two to eight capital letters."))],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

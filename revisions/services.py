@@ -44,11 +44,17 @@ class ImportResult:
     warnings: tuple[str, ...]
 
 
-def spec_ensure(*, slug: str, title: str | None = None, acting_user=None) -> Spec:
+def spec_ensure(
+    *, slug: str, title: str | None = None, tracking_prefix: str | None = None, acting_user=None
+) -> Spec:
     """The spec with this slug, created (with the default authority vocabulary) if missing."""
     with transaction.atomic():
         spec, created = Spec.objects.get_or_create(
-            slug=slug, defaults={"title": title or slug.replace("-", " ").title()}
+            slug=slug,
+            defaults={
+                "title": title or slug.replace("-", " ").title(),
+                "tracking_prefix": tracking_prefix or _default_prefix(slug),
+            },
         )
         if created:
             AuthorityLevel.objects.bulk_create(
@@ -62,6 +68,15 @@ def spec_ensure(*, slug: str, title: str | None = None, acting_user=None) -> Spe
                 data={"slug": spec.slug, "title": spec.title},
             )
     return spec
+
+
+def _default_prefix(slug: str) -> str:
+    """`model-spec` -> `MS`: the initials of the slug's words (at least two letters)."""
+    initials = "".join(word[0] for word in slug.split("-") if word and word[0].isalpha()).upper()
+    if len(initials) >= 2:
+        return initials[:8]
+    letters = "".join(ch for ch in slug.upper() if ch.isalpha())
+    return (letters + "FB")[:2] if len(letters) < 2 else letters[:4]
 
 
 def authority_ranks(spec: Spec) -> dict[str, int]:

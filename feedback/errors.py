@@ -1,0 +1,35 @@
+"""Named refusals. The HTML layer shows `message` next to `field`; the API answers with `code`
+(stable, documented) and the HTTP status given here."""
+
+
+class FeedbackError(Exception):
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class CommentPeriodClosed(FeedbackError):
+    code = "comment_period_closed"
+    status = 403
+
+
+class QuoteMismatch(FeedbackError):
+    code = "quote_mismatch"
+
+
+class TargetNotFound(FeedbackError):
+    code = "unknown_target"
+
+
+class NotAllowed(FeedbackError):
+    code = "permission_denied"
+    status = 403
+
+
+class AlreadyEndorsed(FeedbackError):
+    code = "already_endorsed"
+    status = 409
