@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 CONTEXT = 32  # characters of prefix/suffix kept with a quote
@@ -19,6 +20,11 @@ class Passage:
 
 def _normalise(text: str) -> str:
     return " ".join(text.split())
+
+
+def _collapse(text: str) -> str:
+    """Whitespace runs to one space, keeping the edges (context ends or starts with a space)."""
+    return re.sub(r"\s+", " ", text)
 
 
 def passage_locate(
@@ -47,10 +53,10 @@ def passage_locate(
         return None
 
     def score(position: int) -> tuple[int, int]:
-        before = text[max(0, position - len(prefix)) : position]
-        after = text[position + len(exact) : position + len(exact) + len(suffix)]
-        context = int(bool(prefix) and before.endswith(_normalise(prefix)[-CONTEXT:])) + int(
-            bool(suffix) and after.startswith(_normalise(suffix)[:CONTEXT])
+        before = text[max(0, position - CONTEXT) : position]
+        after = text[position + len(exact) : position + len(exact) + CONTEXT]
+        context = int(bool(prefix) and before.endswith(_collapse(prefix)[-CONTEXT:])) + int(
+            bool(suffix) and after.startswith(_collapse(suffix)[:CONTEXT])
         )
         distance = abs(position - start) if start is not None else 0
         return (-context, distance)
