@@ -140,7 +140,13 @@ def feedback_submit(*, acting_user, submission: Submission) -> SubmitResult:
     with transaction.atomic():
         now = timezone.now()
         item = FeedbackItem.objects.create(
-            tracking_number=_next_tracking_number(s.version.spec.tracking_prefix, now.year),
+            # Internal items count on their own series (MSI-…), so gaps in the public series
+            # never reveal that internal items exist.
+            tracking_number=_next_tracking_number(
+                s.version.spec.tracking_prefix
+                + ("I" if s.visibility == Visibility.INTERNAL else ""),
+                now.year,
+            ),
             spec_id=s.version.spec_id,
             version=s.version,
             clause_id=clause_text.clause_id,

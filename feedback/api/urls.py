@@ -1,1 +1,20 @@
-urlpatterns: list = []
+"""/api/v1/ routes for feedback."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "feedback_api"
+urlpatterns = [
+    path("feedback/", views.FeedbackCollectionView.as_view(), name="feedback-list"),
+    path(
+        "feedback/<str:tracking_number>/",
+        views.FeedbackDetailView.as_view(),
+        name="feedback-detail",
+    ),
+    path(
+        "feedback/<str:tracking_number>/endorse/",
+        views.FeedbackEndorseView.as_view(),
+        name="feedback-endorse",
+    ),
+]

@@ -111,6 +111,7 @@ def test_comment_period_dates(version, make_user):
         acting_user=staff, submission=submission(version, visibility="internal")
     ).item
     assert item.visibility == "internal"
+    assert item.tracking_number.startswith("MSI-")  # its own series: no gaps in the public one
     assert Event.objects.latest("seq").visibility == "internal"
     Version.objects.filter(pk=version.pk).update(
         comment_closes_at=None, comment_opens_at=now + timedelta(days=1)
