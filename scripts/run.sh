@@ -50,7 +50,7 @@ echo "== bundled data and staff roles"
 
 if [[ -n "${CELERY_BROKER_URL:-}" ]]; then
   echo "== Celery worker (broker $CELERY_BROKER_URL)"
-  "$PY" -m celery -A modelspec_site worker --pool=solo --loglevel=WARNING \
+  "$PY" -m celery -A modelspec_site worker --beat --schedule "$VAR/celerybeat-schedule" --pool=solo --loglevel=WARNING \
     >>"$VAR/celery.log" 2>&1 &
   PIDS+=($!)
 else

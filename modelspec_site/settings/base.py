@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "modelspec_site.audit",
+    "modelspec_site.outbox",
     "modelspec_site.accounts",
     "revisions",
     "feedback",
@@ -203,6 +204,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# The outbox sweep re-queues undelivered messages every minute; a run that waited longer
+# than that in the queue is dropped (the next one does the same work).
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "outbox.sweep", "schedule": 60.0, "options": {"expires": 55}},
+    "idempotency-purge": {"task": "feedback.purge_idempotency_records", "schedule": 86400.0},
+}
 
 # --- REST API ---
 REST_FRAMEWORK = {
@@ -225,6 +232,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "VersionStateEnum": "revisions.models.Version.State",
+        "FeedbackStateEnum": "feedback.models.State",
     },
 }
 

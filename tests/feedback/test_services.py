@@ -169,3 +169,26 @@ def test_only_moderators_hide_and_content_is_kept(version, make_user):
     assert item.hidden and item.hidden_reason == "Personal attack"
     assert item.body  # kept for moderators and auditors
     assert Event.objects.latest("seq").action == "feedback.hidden"
+
+
+def test_old_idempotency_records_are_purged_by_the_daily_task():
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from feedback.models import IdempotencyRecord
+    from feedback.tasks import purge_idempotency_records
+
+    old = IdempotencyRecord.objects.create(
+        key="k1", scope="s", request_hash="0" * 64, status_code=201, response={}
+    )
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=3)
+    )
+    fresh = IdempotencyRecord.objects.create(
+        key="k2", scope="s", request_hash="0" * 64, status_code=201, response={}
+    )
+    assert purge_idempotency_records() == 1
+    assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [fresh.pk]
+    schedule = settings.CELERY_BEAT_SCHEDULE["idempotency-purge"]
+    assert schedule["task"] == purge_idempotency_records.name
