@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class FeedbackConfig(AppConfig):
     name = "feedback"
     verbose_name = _("Feedback")
+
+    def ready(self) -> None:
+        # The reader shows feedback counts and links through revisions' hooks: revisions never
+        # imports feedback.
+        from revisions import hooks
+
+        from .reader_hooks import FeedbackReaderHook
+
+        hooks.register(FeedbackReaderHook())

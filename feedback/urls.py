@@ -1,4 +1,36 @@
-from django.urls import path
+from django.urls import path, register_converter
+
+from . import views
+
+
+class TrackingNumberConverter:
+    """MS-2025-00042: a prefix of capitals (internal items: the prefix and I), a year, a counter."""
+
+    regex = r"[A-Z]{2,9}-[0-9]{4}-[0-9]{5,9}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(TrackingNumberConverter, "feedback_tracking")
 
 app_name = "feedback"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.feedback_tracker, name="tracker"),
+    path("new/", views.feedback_new, name="new"),
+    path("similar/", views.feedback_similar, name="similar"),
+    path("<feedback_tracking:tracking_number>/", views.feedback_item, name="item"),
+    path("<feedback_tracking:tracking_number>/receipt/", views.feedback_receipt, name="receipt"),
+    path(
+        "<feedback_tracking:tracking_number>/follow/<str:token>/",
+        views.feedback_follow,
+        name="follow",
+    ),
+    path(
+        "<feedback_tracking:tracking_number>/endorse/", views.feedback_endorse_view, name="endorse"
+    ),
+    path("<feedback_tracking:tracking_number>/report/", views.feedback_report_view, name="report"),
+]

@@ -11,16 +11,19 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from . import selectors
+from . import hooks, selectors
 from .models import Version
 
 # Bump when the reader templates change, so cached bodies are drawn again.
-READER_TEMPLATE_REVISION = "2"
+READER_TEMPLATE_REVISION = "3"
 
 
 def _reader_body(request: HttpRequest, version: Version) -> str:
     """The table of contents and every clause, as HTML. Published text is immutable and a
-    draft's text changes only with its source hash, so the key can never serve stale text."""
+    draft's text changes only with its source hash, so the key can never serve stale text.
+
+    The cached text is the same for every viewer; what differs per viewer (feedback counts…)
+    comes from the reader hooks, swapped into the clause markers on each request."""
     key = ":".join(
         ["reader", READER_TEMPLATE_REVISION, str(version.pk), version.source_hash, get_language()]
     )
@@ -32,7 +35,9 @@ def _reader_body(request: HttpRequest, version: Version) -> str:
             "revisions/_reader_body.html", {"version": version, "texts": texts}, request=request
         )
         cache.set(key, body)
-    return mark_safe(body)  # noqa: S308 - drawn from our templates and sanitised stored HTML
+    body = hooks.fill_clause_markers(body, request=request, version=version)
+    # Our templates and sanitised stored HTML; hook output is escaped unless already safe.
+    return mark_safe(body)  # noqa: S308
 
 
 def _reader(request: HttpRequest, version: Version, *, is_home: bool) -> HttpResponse:
@@ -40,7 +45,7 @@ def _reader(request: HttpRequest, version: Version, *, is_home: bool) -> HttpRes
         request,
         "revisions/reader.html",
         {"version": version, "spec": version.spec, "body": _reader_body(request, version),
-         "is_home": is_home},
+         "is_home": is_home, "page_end": hooks.page_end(request=request)},
     )  # fmt: skip
 
 
@@ -85,11 +90,14 @@ def clause_detail(request: HttpRequest, spec: str, label: str, clause_id: str) -
     text = selectors.clause_text_get(version=version, anchor=clause_id)
     text.version = version
     appearances = selectors.clause_versions(viewer=request.user, clause_text=text)
+    extras = hooks.clause_page_extras(request=request, version=version, clause_text=text)
     return render(
         request,
         "revisions/clause.html",
-        {"spec": version.spec, "version": version, "text": text, "appearances": appearances},
-    )
+        {"spec": version.spec, "version": version, "text": text, "appearances": appearances,
+         "heading_extras": extras.heading, "extra_section": extras.section,
+         "page_end": hooks.page_end(request=request)},
+    )  # fmt: skip
 
 
 @require_GET

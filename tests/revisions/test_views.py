@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from revisions import hooks
 from revisions.models import ClauseText, Version
 from revisions.services import spec_ensure, version_import
 
@@ -50,11 +51,14 @@ def test_reader_query_count_is_constant_whatever_the_size(client):
             assert client.get(url).status_code == 200
         return len(ctx.captured_queries)
 
+    # Apps built on revisions may add per-viewer content through revisions.hooks: one query
+    # per registered hook for the whole page (feedback: its counts per clause).
+    extra = len(hooks.registered())
     small_cold = queries("/specs/small-spec/versions/v1/")
     large_cold = queries(LATEST)
-    assert small_cold == large_cold <= 3
+    assert small_cold == large_cold <= 3 + extra
     # Once drawn, the reader body comes from memory: one query for the version.
-    assert queries(LATEST) == 1
+    assert queries(LATEST) == 1 + extra
 
 
 def test_clause_page_shows_text_examples_and_the_versions_it_appears_in(

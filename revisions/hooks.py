@@ -1,0 +1,135 @@
+"""Extension points of the reading pages, for apps built on top of revisions.
+
+`revisions` never imports the apps that build on it (feedback, later others); they register a
+`ReaderHook` here from their `AppConfig.ready()` instead. The reader body is rendered once per
+version and served from memory, so it cannot carry per-viewer content: it carries one marker per
+clause heading (`clause_marker`), and `fill_clause_markers` swaps the markers for what the hooks
+return for this viewer, with plain string work on the cached text. A hook should answer for all
+clauses of a page with one query.
+
+Hooks return HTML. Anything that is not already marked safe (a `SafeString` from a template or
+`format_html`) is escaped before it reaches the page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.utils.html import conditional_escape, format_html_join
+from django.utils.safestring import SafeString
+
+from .models import ClauseText, Version
+
+_MARKER_PREFIX = "<!--clause-extras:"
+_MARKER_REF_RE = re.compile(r"(\d+):([A-Za-z0-9_.-]{1,128})")
+
+
+def clause_marker(pk: int, anchor: str) -> str:
+    """The placeholder the cached reader body carries in each clause heading (written by
+    `revisions/_clause.html`). Stored spec HTML has its comments stripped when sanitised, so
+    no source text can forge one."""
+    return f"{_MARKER_PREFIX}{int(pk)}:{anchor}-->"
+
+
+@dataclass(frozen=True)
+class ClauseRef:
+    pk: int
+    anchor: str
+
+
+@dataclass(frozen=True)
+class ClausePageExtras:
+    heading: str = ""  # next to the clause heading
+    section: str = ""  # below the clause
+
+
+class ReaderHook:
+    """Override what you need; the defaults add nothing."""
+
+    def reader_extras(
+        self, *, request: HttpRequest, version: Version, clauses: Sequence[ClauseRef]
+    ) -> Mapping[int, str]:
+        """{clause text pk: HTML for that clause's heading} for the whole-version reader."""
+        return {}
+
+    def clause_page_extras(
+        self, *, request: HttpRequest, version: Version, clause_text: ClauseText
+    ) -> ClausePageExtras:
+        """HTML for one clause's own page."""
+        return ClausePageExtras()
+
+    def page_end(self, *, request: HttpRequest) -> str:
+        """HTML at the end of the reading pages (script tags, with the CSP nonce)."""
+        return ""
+
+
+_hooks: list[ReaderHook] = []
+
+
+def register(hook: ReaderHook) -> ReaderHook:
+    """Add a hook once (ready() may run more than once in tests)."""
+    if not any(type(existing) is type(hook) for existing in _hooks):
+        _hooks.append(hook)
+    return hook
+
+
+def registered() -> tuple[ReaderHook, ...]:
+    return tuple(_hooks)
+
+
+def _safe(html: str) -> str:
+    return str(conditional_escape(html))
+
+
+def fill_clause_markers(body: str, *, request: HttpRequest, version: Version) -> str:
+    """The cached reader body with each clause marker replaced by the hooks' HTML.
+
+    One `str.split` over the body (a few hundred KB): much cheaper than a regular expression,
+    which would try to match at every tag."""
+    pieces = body.split(_MARKER_PREFIX)
+    clauses: list[ClauseRef] = []
+    tails: list[tuple[int | None, str]] = []
+    for piece in pieces[1:]:
+        end = piece.find("-->")
+        match = _MARKER_REF_RE.fullmatch(piece, 0, end) if end != -1 else None
+        if match is None:  # not one of ours: keep it as it was
+            tails.append((None, _MARKER_PREFIX + piece))
+            continue
+        ref = ClauseRef(int(match.group(1)), match.group(2))
+        clauses.append(ref)
+        tails.append((ref.pk, piece[end + 3 :]))
+    joined: dict[int, str] = {}
+    if clauses:
+        for hook in _hooks:
+            extras = hook.reader_extras(request=request, version=version, clauses=clauses)
+            for pk, html in extras.items():
+                joined[pk] = joined.get(pk, "") + _safe(html)
+    out = [pieces[0]]
+    for pk, tail in tails:
+        if pk is not None:
+            out.append(joined.get(pk, ""))
+        out.append(tail)
+    return "".join(out)
+
+
+def clause_page_extras(
+    *, request: HttpRequest, version: Version, clause_text: ClauseText
+) -> ClausePageExtras:
+    extras = [
+        hook.clause_page_extras(request=request, version=version, clause_text=clause_text)
+        for hook in _hooks
+    ]
+    return ClausePageExtras(
+        heading=_join(e.heading for e in extras), section=_join(e.section for e in extras)
+    )
+
+
+def page_end(*, request: HttpRequest) -> SafeString:
+    return _join(hook.page_end(request=request) for hook in _hooks)
+
+
+def _join(fragments: Iterable[str]) -> SafeString:
+    # format_html_join escapes whatever is not already safe.
+    return format_html_join("", "{}", ((fragment,) for fragment in fragments))
