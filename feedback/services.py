@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from modelspec_site.accounts.roles import MODERATOR, is_staff_member
 from modelspec_site.audit.services import audit_record
+from revisions import pagecache
 from revisions.models import ClauseText, Example, Version
 
 from . import anchoring
@@ -185,6 +186,8 @@ def feedback_submit(*, acting_user, submission: Submission) -> SubmitResult:
             },
         )
         _queue_receipt(item, event)
+        if item.is_public:
+            pagecache.bump()  # the reader's counts change for everyone
     return SubmitResult(item=item, follow_token=token)
 
 
@@ -251,6 +254,7 @@ def feedback_hide(*, acting_user, item: FeedbackItem, reason: str) -> FeedbackIt
         raise QuoteMismatch("Give the reason that will be shown publicly.", field="reason")
     with transaction.atomic():
         item = FeedbackItem.objects.select_for_update().get(pk=item.pk)
+        pagecache.bump()
         item.hidden, item.hidden_reason, item.hidden_at = True, reason.strip(), timezone.now()
         item.save(update_fields=["hidden", "hidden_reason", "hidden_at", "updated_at"])
         audit_record(
@@ -270,6 +274,7 @@ def feedback_unhide(*, acting_user, item: FeedbackItem) -> FeedbackItem:
         raise NotAllowed("Only moderators restore feedback.")
     with transaction.atomic():
         item = FeedbackItem.objects.select_for_update().get(pk=item.pk)
+        pagecache.bump()
         item.hidden, item.hidden_reason, item.hidden_at = False, "", None
         item.save(update_fields=["hidden", "hidden_reason", "hidden_at", "updated_at"])
         audit_record(

@@ -11,6 +11,8 @@ from modelspec_site.accounts.roles import EDITOR, REVIEWER, has_role
 from .models import ClauseText, Example, Spec, Version
 
 DRAFT_READERS = (EDITOR, REVIEWER)
+# Hundreds of KB each; loaded only where the source itself is served.
+_LARGE_FIELDS = ("source_markdown", "parent__source_markdown", "parent__changelog")
 
 
 def versions_visible_to(viewer) -> QuerySet[Version]:
@@ -34,6 +36,7 @@ def version_get(*, viewer, spec_slug: str, label: str) -> Version:
         return (
             versions_visible_to(viewer)
             .select_related("parent")
+            .defer(*_LARGE_FIELDS)
             .get(spec__slug=spec_slug, label=label)
         )
     except Version.DoesNotExist:
@@ -45,6 +48,7 @@ def version_current(*, viewer, spec_slug: str) -> Version | None:
     return (
         versions_visible_to(viewer)
         .select_related("parent")
+        .defer(*_LARGE_FIELDS)
         .filter(spec__slug=spec_slug, state=Version.State.PUBLISHED)
         .first()
     )

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from modelspec_site.audit.services import audit_record
 
-from . import rendering
+from . import pagecache, rendering
 from .importing import ParsedSpec, SpecSyntaxError, parse_spec
 from .models import AuthorityLevel, Clause, ClauseText, Example, Spec, Version, label_validator
 from .signals import version_published
@@ -137,6 +137,7 @@ def version_import(
             version.clause_count = len(parsed.clauses)
             version.example_count = parsed.example_count
             version.save()
+            pagecache.bump()
             audit_record(
                 actor=acting_user,
                 action="version.imported" if created else "version.reimported",
@@ -266,6 +267,7 @@ def version_publish(*, version: Version, acting_user=None) -> Version:
             previous.save(update_fields=["state", "superseded_at"])
             if version.parent_id is None:
                 version.parent = previous
+        pagecache.bump()
         version.state = Version.State.PUBLISHED
         version.published_at = now
         version.save(update_fields=["state", "published_at", "parent"])
@@ -292,6 +294,7 @@ def authority_level_set(
             spec=spec, name=name, defaults={"rank": rank, "description": description}
         )
         before = None if created else {"rank": level.rank, "description": level.description}
+        pagecache.bump()
         level.rank, level.description = rank, description
         level.full_clean()
         level.save()
@@ -332,6 +335,7 @@ def spec_update(*, spec: Spec, title: str, description: str, acting_user) -> Spe
     with transaction.atomic():
         spec = Spec.objects.select_for_update().get(pk=spec.pk)
         before = {"title": spec.title, "description": spec.description}
+        pagecache.bump()
         spec.title, spec.description = title, description
         spec.full_clean()
         spec.save(update_fields=["title", "description"])

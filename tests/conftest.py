@@ -34,8 +34,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _clear_caches():
-    for alias in ("default", "pages"):
-        caches[alias].clear()
+    from revisions.views import reader_cache_clear
+
+    caches["default"].clear()
+    reader_cache_clear()
     yield
 
 

@@ -107,13 +107,6 @@ CACHES = {
         if env("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
-    # Rendered pages of immutable published text, kept in each process: no network round trip.
-    "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "pages",
-        "OPTIONS": {"MAX_ENTRIES": 64},
-        "TIMEOUT": None,
-    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -57,8 +57,57 @@ def test_reader_query_count_is_constant_whatever_the_size(client):
     small_cold = queries("/specs/small-spec/versions/v1/")
     large_cold = queries(LATEST)
     assert small_cold == large_cold <= 3 + extra
-    # Once drawn, the reader body comes from memory: one query for the version.
-    assert queries(LATEST) == 1 + extra
+    # Signed-out visitors then get the ready page: no query at all.
+    assert queries(LATEST) == 0
+
+
+def test_signed_in_readers_get_the_body_from_memory(client, make_user):
+    client.force_login(make_user("reader"))
+    client.get(LATEST)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(LATEST).status_code == 200
+    # session, user, their roles, the version, and one per reader hook
+    assert len(ctx.captured_queries) == 4 + len(hooks.registered())
+
+
+def test_cached_pages_carry_each_visitor_s_own_token_and_nonce(client):
+    from django.test import Client
+
+    first = client.get(LATEST)
+    second = Client().get(LATEST)
+    tokens = [re.search(rb'"X-CSRFToken": "([^"]+)"', r.content).group(1) for r in (first, second)]
+    nonces = [re.search(rb'nonce="([^"]+)"', r.content).group(1) for r in (first, second)]
+    assert tokens[0] != tokens[1] and nonces[0] != nonces[1]
+    for response, nonce in zip((first, second), nonces, strict=True):
+        assert f"'nonce-{nonce.decode()}'" in response["Content-Security-Policy"]
+        assert "csrftoken" in response.cookies
+    assert first.content.replace(tokens[0], b"T").replace(nonces[0], b"N") == (
+        second.content.replace(tokens[1], b"T").replace(nonces[1], b"N")
+    )
+
+
+def test_new_public_feedback_shows_in_the_cached_reader_at_once(
+    client, django_capture_on_commit_callbacks
+):
+    from feedback.services import Submission, feedback_submit
+
+    before = client.get(LATEST).content.decode()
+    assert (
+        'href="/specs/model-spec/versions/2025-09-12/clauses/letter_and_spirit/#feedback"'
+        not in before
+    )
+    version = Version.objects.get(spec__slug="model-spec", label="2025-09-12")
+    with django_capture_on_commit_callbacks(execute=True):
+        feedback_submit(
+            acting_user=None,
+            submission=Submission(
+                version=version, clause_id="letter_and_spirit", kind="unclear", summary="Why?"
+            ),
+        )
+    after = client.get(LATEST).content.decode()
+    assert (
+        'href="/specs/model-spec/versions/2025-09-12/clauses/letter_and_spirit/#feedback"' in after
+    )
 
 
 def test_clause_page_shows_text_examples_and_the_versions_it_appears_in(
@@ -151,3 +200,21 @@ def test_pages_are_translated_into_french(client):
     assert '<html lang="fr">' in html
     assert "Exemple" in html
     assert "Lien permanent" in html
+
+
+def test_signed_out_readers_get_a_gzipped_page_when_they_accept_it(client):
+    import gzip
+
+    plain = client.get(LATEST)
+    zipped = client.get(LATEST, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped["Vary"]
+    assert len(zipped.content) < len(plain.content) / 3
+    html = gzip.decompress(zipped.content)
+    token = re.search(rb'"X-CSRFToken": "([^"]+)"', html).group(1)
+    nonce = re.search(rb'nonce="([^"]+)"', html).group(1)
+    plain_token = re.search(rb'"X-CSRFToken": "([^"]+)"', plain.content).group(1)
+    plain_nonce = re.search(rb'nonce="([^"]+)"', plain.content).group(1)
+    assert html.replace(token, b"T").replace(nonce, b"N") == plain.content.replace(
+        plain_token, b"T"
+    ).replace(plain_nonce, b"N")
