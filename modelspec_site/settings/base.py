@@ -251,6 +251,8 @@ SECURE_CSP = {
 
 # --- The site ---
 MODELSPEC_DEFAULT_SPEC = env("MODELSPEC_DEFAULT_SPEC", "model-spec")
+# The site's public address, for links in e-mails.
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 MODELSPEC_DATA_DIR = BASE_DIR / "data" / "model-spec"
 MODELSPEC_MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
