@@ -55,9 +55,7 @@ def test_counts_cost_one_extra_query_whatever_the_data(client, file_item, make_u
     assert len(queries(client, READER)) == 5
 
 
-def test_the_reader_without_hooks_has_no_markers_and_no_extra_query(
-    client, monkeypatch, make_user
-):
+def test_the_reader_without_hooks_has_no_markers_and_no_extra_query(client, monkeypatch, make_user):
     monkeypatch.setattr(hooks, "_hooks", [])
     client.force_login(make_user("commenter"))
     queries(client, READER)
