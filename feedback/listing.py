@@ -120,10 +120,12 @@ def similar_feedback(*, viewer, clause_text: ClauseText, text: str) -> list[Feed
 # --- The tracker ---
 
 # sort name -> ordering; cursors hold the values of these fields, in this order.
+# The tie-breaker is the (public, unique) tracking number, never the row id: ids count internal
+# items too, so a cursor carrying one would reveal that internal items exist.
 SORTS: dict[str, tuple[str, ...]] = {
-    "newest": ("-created_at", "-id"),
-    "oldest": ("created_at", "id"),
-    "endorsed": ("-endorsement_count", "-created_at", "-id"),
+    "newest": ("-created_at", "-tracking_number"),
+    "oldest": ("created_at", "tracking_number"),
+    "endorsed": ("-endorsement_count", "-created_at", "-tracking_number"),
 }
 _CURSOR_SALT = "feedback.tracker.cursor"
 
@@ -174,8 +176,12 @@ def _cursor_read(cursor: str, sort: str) -> tuple[str, list] | None:
         return None
     parsed = []
     for name, value in zip(names, values, strict=True):
-        if name.lstrip("-") == "created_at":
+        column = name.lstrip("-")
+        expected = {"tracking_number": str, "endorsement_count": int}.get(column)
+        if column == "created_at":
             value = parse_datetime(value) if isinstance(value, str) else None
+        elif expected is not None and not isinstance(value, expected):
+            return None
         if value is None or isinstance(value, bool):
             return None
         parsed.append(value)

@@ -138,11 +138,11 @@ class FeedbackItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        ordering = ["-created_at", "-tracking_number"]
         indexes = [
             models.Index(fields=["version", "clause", "visibility", "hidden"]),
             models.Index(fields=["spec", "state", "-created_at"]),
-            models.Index(fields=["visibility", "hidden", "-created_at", "-id"]),
+            models.Index(fields=["visibility", "hidden", "-created_at", "-tracking_number"]),
             GinIndex(fields=["search"], name="feedback_search_gin"),
             GinIndex(OpClass(Upper("summary"), name="gin_trgm_ops"), name="feedback_summary_trgm"),
         ]

@@ -3,7 +3,7 @@ bad input."""
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -36,3 +36,21 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body["code"] = "throttled"
     response.data = body
     return response
+
+
+# Operations only staff may call: left out of the public schema, documented in the staff one.
+STAFF_ONLY_PATH_PREFIXES = ("/api/v1/audit/",)
+
+
+def public_operations_only(endpoints: list, **kwargs) -> list:
+    """drf-spectacular preprocessing hook for the public schema."""
+    return [e for e in endpoints if not e[0].startswith(STAFF_ONLY_PATH_PREFIXES)]
+
+
+class IsStaffMember(permissions.BasePermission):
+    """Anyone holding a staff role (two-factor sign-in is enforced by the middleware)."""
+
+    def has_permission(self, request, view) -> bool:
+        from modelspec_site.accounts.roles import is_staff_member
+
+        return is_staff_member(request.user)

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from modelspec_site import health
+from modelspec_site.api import IsStaffMember
 from revisions import views as revisions_views
 
 # The admin's own login would bypass two-factor sign-in and login throttling: send it through
@@ -18,8 +19,20 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The public schema documents what anyone may call; staff get the whole API.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(
+            custom_settings={"PREPROCESSING_HOOKS": ["modelspec_site.api.public_operations_only"]}
+        ),
+        name="api-schema",
+    ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/schema/staff/",
+        SpectacularAPIView.as_view(permission_classes=[IsStaffMember]),
+        name="api-schema-staff",
+    ),
     path("api/v1/", include("modelspec_site.api_urls")),
     path("", revisions_views.home, name="home"),
     path("feedback/", include("feedback.urls")),

@@ -1,4 +1,4 @@
-"""Keyset (cursor) pagination over a full, unique ordering such as (-created_at, -id).
+"""Keyset (cursor) pagination over a full, unique ordering such as (-created_at, -tracking_number).
 
 DRF's CursorPagination positions on the first ordering field alone and breaks ties with an
 offset capped at 1,000 rows, which fails for `most_endorsed` (most items share a count of 0).
@@ -68,6 +68,10 @@ def _decode(cursor: str, ordering_name: str, fields: tuple[str, ...]) -> tuple[l
                 if moment.tzinfo is None:
                     raise ValueError
                 typed.append(moment)
+            elif name == "tracking_number":
+                if not isinstance(value, str) or not 0 < len(value) <= 32:
+                    raise ValueError
+                typed.append(value)
             elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
                 typed.append(value)
             else:

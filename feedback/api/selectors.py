@@ -15,10 +15,11 @@ from feedback.selectors import feedback_visible_to, viewer_is_staff
 from revisions.models import Version
 from revisions.selectors import versions_visible_to
 
+# Ties break on the public tracking number, never the row id (ids count internal items too).
 ORDERINGS: dict[str, tuple[str, ...]] = {
-    "newest": ("-created_at", "-id"),
-    "oldest": ("created_at", "id"),
-    "most_endorsed": ("-endorsement_count", "-created_at", "-id"),
+    "newest": ("-created_at", "-tracking_number"),
+    "oldest": ("created_at", "tracking_number"),
+    "most_endorsed": ("-endorsement_count", "-created_at", "-tracking_number"),
 }
 
 

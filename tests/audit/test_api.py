@@ -111,8 +111,11 @@ def test_filters_are_an_explicit_allowlist(api_client, auditor, events):
     assert api_client.get(f"{URL}?subject_id=1").status_code == 400
 
 
-def test_the_endpoint_is_in_the_schema(api_client):
-    response = api_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+def test_the_endpoint_is_in_the_staff_schema_only(api_client, auditor):
+    public = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "/api/v1/audit/events/" not in public["paths"]
+    api_client.force_authenticate(auditor)
+    response = api_client.get("/api/schema/staff/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     schema = response.json()
     operation = schema["paths"]["/api/v1/audit/events/"]["get"]
