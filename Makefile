@@ -1,5 +1,5 @@
 # The entry point for people and CI. `make run` serves the site; `make test` runs every check.
-.PHONY: run test venv lint format messages bench-reader clean
+.PHONY: run test venv lint format messages bench-reader bench-submit clean
 
 venv:
 	@scripts/venv.sh
@@ -22,6 +22,9 @@ messages: venv
 
 bench-reader: venv
 	.venv/bin/python bench/reader.py
+
+bench-submit: venv
+	.venv/bin/python bench/submit.py
 
 clean:
 	rm -rf var .venv

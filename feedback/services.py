@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -88,10 +88,17 @@ def comment_period_open(version: Version, *, now=None) -> bool:
 
 
 def _next_tracking_number(prefix: str, year: int) -> str:
-    counter, _ = TrackingCounter.objects.get_or_create(prefix=prefix, year=year)
-    TrackingCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
-    counter.refresh_from_db(fields=["last"])
-    return f"{prefix}-{year}-{counter.last:05d}"
+    """One statement: create the (prefix, year) counter or add one to it, and read it back.
+    The row stays locked until the caller's transaction ends, so numbers never repeat."""
+    table = connection.ops.quote_name(TrackingCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (prefix, year, last) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (prefix, year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [prefix, year],
+        )
+        (number,) = cursor.fetchone()
+    return f"{prefix}-{year}-{number:05d}"
 
 
 def feedback_submit(*, acting_user, submission: Submission) -> SubmitResult:
@@ -111,7 +118,7 @@ def feedback_submit(*, acting_user, submission: Submission) -> SubmitResult:
 
     clause_text = (
         ClauseText.objects.filter(version=s.version, anchor=s.clause_id)
-        .only("pk", "clause_id", "plain_text", "version_id")
+        .only("pk", "clause_id", "plain_text", "version_id", "anchor", "number", "heading")
         .first()
     )
     if clause_text is None:

@@ -72,7 +72,12 @@ def feedback_api_list(*, viewer, filters: dict[str, Any]) -> QuerySet[FeedbackIt
 def submission_version(*, viewer, spec: str, label: str) -> Version:
     """The version a submission targets, among those the viewer may see (drafts only for
     editors and reviewers). TargetNotFound (a 400 naming the field) otherwise."""
-    version = versions_visible_to(viewer).filter(spec__slug=spec, label=label).first()
+    version = (
+        versions_visible_to(viewer)
+        .defer("source_markdown", "changelog")
+        .filter(spec__slug=spec, label=label)
+        .first()
+    )
     if version is None:
         if not versions_visible_to(viewer).filter(spec__slug=spec).exists():
             raise TargetNotFound("There is no such spec.", field="spec")
