@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 from revisions.models import ClauseText
 
 from .models import Endorsement, FeedbackItem, State, Visibility
-from .selectors import PUBLIC_FIELDS, feedback_visible_to, viewer_is_staff
+from .selectors import PUBLIC_FIELDS, feedback_visible_to, placed_for, viewer_is_staff
 from .services import token_hash
 
 # What the pages read from the related version, spec, clause text and example.
@@ -89,7 +89,7 @@ def endorsement_exists(*, item: FeedbackItem, user, browser_key: str) -> bool:
 def feedback_for_clause_page(*, viewer, clause_text: ClauseText, limit: int = 20):
     """The newest items on one clause text and how many there are in all: one query."""
     rows = list(
-        _public_targets(feedback_visible_to(viewer), viewer)
+        placed_for(viewer, feedback_visible_to(viewer))
         .filter(clause_text=clause_text)
         .only(*LIST_FIELDS)
         .annotate(total=Window(Count("id")))
@@ -248,21 +248,3 @@ def tracker_page(*, viewer, filters: TrackerFilters, cursor: str = "") -> Tracke
         if has_previous:
             page.previous_cursor = _cursor_make(filters.sort, rows[0], "before")
     return page
-
-
-def _public_targets(queryset: QuerySet[FeedbackItem], viewer) -> QuerySet[FeedbackItem]:
-    """Where an item sits (its clause) is content too: the public lists by clause leave out
-    what a moderator hid."""
-    return queryset if viewer_is_staff(viewer) else queryset.filter(hidden=False)
-
-
-def feedback_counts_for_clauses(*, viewer, version_id: int) -> dict[int, int]:
-    """{clause_text_id: items the viewer may see} on one version: one query."""
-    rows = (
-        _public_targets(feedback_visible_to(viewer), viewer)
-        .filter(version_id=version_id)
-        .order_by()
-        .values("clause_text_id")
-        .annotate(n=Count("id"))
-    )
-    return {row["clause_text_id"]: row["n"] for row in rows}

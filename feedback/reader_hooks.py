@@ -24,8 +24,8 @@ from django.utils.translation import get_language, gettext, ngettext
 from revisions.hooks import ClausePageExtras, ClauseRef, ReaderHook
 from revisions.models import ClauseText, Version
 
-from .listing import feedback_counts_for_clauses, feedback_for_clause_page
-from .selectors import viewer_is_staff
+from .listing import feedback_for_clause_page
+from .selectors import feedback_counts_by_clause, viewer_is_staff
 
 _PLACEHOLDER = "clause-id-placeholder"
 
@@ -89,7 +89,7 @@ class FeedbackReaderHook(ReaderHook):
     def reader_extras(
         self, *, request: HttpRequest, version: Version, clauses: Sequence[ClauseRef]
     ) -> Mapping[int, str]:
-        counts = feedback_counts_for_clauses(viewer=request.user, version_id=version.pk)
+        counts = feedback_counts_by_clause(viewer=request.user, version_id=version.pk)
         parts = _static_parts(
             version.pk,
             version.spec.slug,

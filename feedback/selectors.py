@@ -48,18 +48,19 @@ def feedback_get(*, viewer, tracking_number: str) -> FeedbackItem | None:
     )
 
 
-def feedback_counts_by_clause(*, viewer, version) -> dict[int, int]:
-    """{clause_text_id: number of items the viewer may see} for one version: one query."""
+def placed_for(viewer, queryset: QuerySet[FeedbackItem]) -> QuerySet[FeedbackItem]:
+    """Where an item sits (its clause) is content too: for the public, lists and counts by
+    clause leave out what a moderator hid."""
+    return queryset if viewer_is_staff(viewer) else queryset.filter(hidden=False)
+
+
+def feedback_counts_by_clause(*, viewer, version_id: int) -> dict[int, int]:
+    """{clause_text_id: items the viewer may see} for one version: one query."""
     rows = (
-        feedback_visible_to(viewer)
-        .filter(version=version)
+        placed_for(viewer, feedback_visible_to(viewer))
+        .filter(version_id=version_id)
+        .order_by()
         .values("clause_text_id")
         .annotate(n=Count("id"))
-        .order_by()
     )
     return {row["clause_text_id"]: row["n"] for row in rows}
-
-
-def feedback_for_clause(*, viewer, clause_text) -> QuerySet[FeedbackItem]:
-    """Items filed on this clause in this version."""
-    return feedback_visible_to(viewer).filter(clause_text=clause_text)

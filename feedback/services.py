@@ -15,13 +15,20 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from modelspec_site.accounts.roles import MODERATOR, is_staff_member
+from modelspec_site.accounts.roles import MODERATOR, has_role, is_staff_member
 from modelspec_site.audit.services import audit_record
 from revisions import pagecache
 from revisions.models import ClauseText, Example, Version
 
 from . import anchoring
-from .errors import AlreadyEndorsed, CommentPeriodClosed, NotAllowed, QuoteMismatch, TargetNotFound
+from .errors import (
+    AlreadyEndorsed,
+    CommentPeriodClosed,
+    FeedbackError,
+    NotAllowed,
+    QuoteMismatch,
+    TargetNotFound,
+)
 from .models import Endorsement, FeedbackItem, Kind, Report, Severity, TrackingCounter, Visibility
 
 LIMITS = {
@@ -253,12 +260,10 @@ def feedback_report(*, acting_user, item: FeedbackItem, reason: str) -> Report:
 def feedback_hide(*, acting_user, item: FeedbackItem, reason: str) -> FeedbackItem:
     """Moderation: the item's content is withdrawn from public view, with a public reason.
     Nothing is deleted: moderators and auditors still see it."""
-    from modelspec_site.accounts.roles import has_role
-
     if not has_role(acting_user, MODERATOR):
         raise NotAllowed("Only moderators hide feedback.")
     if not reason.strip():
-        raise QuoteMismatch("Give the reason that will be shown publicly.", field="reason")
+        raise FeedbackError("Give the reason that will be shown publicly.", field="reason")
     with transaction.atomic():
         item = FeedbackItem.objects.select_for_update().get(pk=item.pk)
         pagecache.bump()
@@ -275,8 +280,6 @@ def feedback_hide(*, acting_user, item: FeedbackItem, reason: str) -> FeedbackIt
 
 
 def feedback_unhide(*, acting_user, item: FeedbackItem) -> FeedbackItem:
-    from modelspec_site.accounts.roles import has_role
-
     if not has_role(acting_user, MODERATOR):
         raise NotAllowed("Only moderators restore feedback.")
     with transaction.atomic():

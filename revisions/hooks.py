@@ -3,7 +3,7 @@
 `revisions` never imports the apps that build on it (feedback, later others); they register a
 `ReaderHook` here from their `AppConfig.ready()` instead. The reader body is rendered once per
 version and served from memory, so it cannot carry per-viewer content: it carries one marker per
-clause heading (`clause_marker`), and `fill_clause_markers` swaps the markers for what the hooks
+clause heading (`clause_marker`), and `fill_prepared` swaps the markers for what the hooks
 return for this viewer, with plain string work on the cached text. A hook should answer for all
 clauses of a page with one query.
 
@@ -131,11 +131,6 @@ def fill_prepared(prepared: PreparedBody, *, request: HttpRequest, version: Vers
             out.append(extra.encode("utf-8"))
         out.append(tail)
     return b"".join(out)
-
-
-def fill_clause_markers(body: str, *, request: HttpRequest, version: Version) -> str:
-    """String form of `fill_prepared`, for callers that hold the body as text."""
-    return fill_prepared(prepare_body(body), request=request, version=version).decode("utf-8")
 
 
 def clause_page_extras(

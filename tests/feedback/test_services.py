@@ -132,9 +132,11 @@ def test_internal_items_are_invisible_to_the_public(version, make_user):
         visible = set(feedback_visible_to(viewer).values_list("tracking_number", flat=True))
         assert public.tracking_number in visible and internal.tracking_number not in visible
         assert feedback_get(viewer=viewer, tracking_number=internal.tracking_number) is None
-        counts = feedback_counts_by_clause(viewer=viewer, version=version)
+        counts = feedback_counts_by_clause(viewer=viewer, version_id=version.pk)
         assert counts[public.clause_text_id] == 1
-    assert feedback_counts_by_clause(viewer=staff, version=version)[public.clause_text_id] == 2
+    assert (
+        feedback_counts_by_clause(viewer=staff, version_id=version.pk)[public.clause_text_id] == 2
+    )
 
 
 def test_public_querysets_never_load_private_fields(version):
