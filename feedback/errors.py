@@ -33,3 +33,18 @@ class NotAllowed(FeedbackError):
 class AlreadyEndorsed(FeedbackError):
     code = "already_endorsed"
     status = 409
+
+
+class TransitionConflict(FeedbackError):
+    """The action is not possible from the item's current state: illegal in the table, or the
+    item moved on since the person acting looked at it (two reviewers at once)."""
+
+    code = "transition_conflict"
+    status = 409
+
+
+class ApprovalPending(FeedbackError):
+    """Accepting needs more distinct reviewers' accepts under the spec's approval rule."""
+
+    code = "approval_pending"
+    status = 409

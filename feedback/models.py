@@ -125,6 +125,30 @@ class FeedbackItem(models.Model):
 
     endorsement_count = models.PositiveIntegerField(default=0)
     report_count = models.PositiveIntegerField(default=0)
+
+    # The workflow (feedback.workflow). `state_changed_at` drives ageing in the triage queue;
+    # `review_round` counts reopenings, so positions taken before a reopening no longer count.
+    state_changed_at = models.DateTimeField(_("state changed"), null=True, blank=True)
+    review_round = models.PositiveSmallIntegerField(default=1)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_feedback",
+        verbose_name=_("assignee"),
+    )
+    labels = models.ManyToManyField("Label", blank=True, related_name="items")
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+        verbose_name=_("duplicate of"),
+    )
+    # The public rationale of the latest closing decision (also on its Transition row).
+    resolution = models.TextField(_("public rationale"), blank=True)
     # Full-text search over the public words of the item; computed by PostgreSQL.
     search = models.GeneratedField(
         expression=SearchVector("summary", weight="A", config="english")
@@ -143,6 +167,8 @@ class FeedbackItem(models.Model):
             models.Index(fields=["version", "clause", "visibility", "hidden"]),
             models.Index(fields=["spec", "state", "-created_at"]),
             models.Index(fields=["visibility", "hidden", "-created_at", "-tracking_number"]),
+            models.Index(fields=["state", "-created_at", "-tracking_number"]),
+            models.Index(fields=["assignee", "state"]),
             GinIndex(fields=["search"], name="feedback_search_gin"),
             GinIndex(OpClass(Upper("summary"), name="gin_trgm_ops"), name="feedback_summary_trgm"),
         ]
@@ -228,3 +254,227 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Label(models.Model):
+    """A staff-managed tag for sorting work in the triage queue. Labels are internal."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("label")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Transition(models.Model):
+    """One move through the workflow: the item's public (or internal) history of states."""
+
+    item = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="transitions")
+    action = models.CharField(_("action"), max_length=20)
+    from_state = models.CharField(max_length=16, choices=State.choices)
+    to_state = models.CharField(max_length=16, choices=State.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=150)
+    rationale = models.TextField(_("public rationale"), blank=True)
+    event_seq = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["item", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.from_state} -> {self.to_state}"
+
+
+class Position(models.TextChoices):
+    ACCEPT = "accept", _("Accept")
+    DECLINE = "decline", _("Decline")
+    DEFER = "defer", _("Defer")
+    RECUSE = "recuse", _("Recuse")
+
+
+class Decision(models.Model):
+    """A reviewer's recorded position on an item, for one review round. Internal: the public
+    sees the outcome (a closing transition with its rationale), not who voted how."""
+
+    item = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="decisions")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    review_round = models.PositiveSmallIntegerField()
+    position = models.CharField(_("position"), max_length=10, choices=Position.choices)
+    rationale = models.TextField(_("rationale"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "reviewer", "review_round"], name="decision_one_per_reviewer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} {self.position} on {self.item_id}"
+
+
+class PreparedDecision(models.Model):
+    """A closing transition written in advance and published later. Until it is published
+    (the transition then runs, with this rationale) the public sees nothing of it."""
+
+    item = models.OneToOneField(
+        FeedbackItem, on_delete=models.CASCADE, related_name="prepared_decision"
+    )
+    action = models.CharField(_("action"), max_length=20)
+    rationale = models.TextField(_("public rationale"))
+    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"prepared {self.action} on {self.item_id}"
+
+
+class Note(models.Model):
+    """A message on an item. Internal notes are staff-only and threaded; public replies and the
+    submitter's replies appear on the item's public page."""
+
+    class Kind(models.TextChoices):
+        INTERNAL = "internal", _("Internal note")
+        PUBLIC_REPLY = "public_reply", _("Public reply")
+        SUBMITTER_REPLY = "submitter_reply", _("Reply from the submitter")
+
+    item = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    author_label = models.CharField(max_length=150)
+    body = models.TextField(_("message"))
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="feedback_mentions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["item", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.item_id}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != self.Kind.INTERNAL
+
+
+class ReviewPolicy(models.Model):
+    """How many distinct reviewers must accept, by the clause's authority rank. Editors change
+    it per spec. `accepts_by_rank` maps an authority rank (as text) to a count; ranks not named
+    use `default_accepts`. The default: ranks 0 and 1 (root/platform, system) need two."""
+
+    spec = models.OneToOneField(Spec, on_delete=models.CASCADE, related_name="review_policy")
+    accepts_by_rank = models.JSONField(default=dict, blank=True)
+    default_accepts = models.PositiveSmallIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"review policy of {self.spec_id}"
+
+
+class Subscription(models.Model):
+    """Someone follows an item, a clause or a spec: an account, or an e-mail address (the
+    anonymous submitter, through their private link). Exactly one target is set."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="feedback_subscriptions",
+    )
+    email = models.EmailField(blank=True)
+    item = models.ForeignKey(
+        FeedbackItem, null=True, blank=True, on_delete=models.CASCADE, related_name="followers"
+    )
+    clause = models.ForeignKey(Clause, null=True, blank=True, on_delete=models.CASCADE)
+    spec = models.ForeignKey(Spec, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(email=""))
+                | (Q(user__isnull=True) & ~Q(email="")),
+                name="subscription_one_subscriber",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(item__isnull=False, clause__isnull=True, spec__isnull=True)
+                    | Q(item__isnull=True, clause__isnull=False, spec__isnull=True)
+                    | Q(item__isnull=True, clause__isnull=True, spec__isnull=False)
+                ),
+                name="subscription_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "item", "clause", "spec"],
+                nulls_distinct=False,
+                condition=Q(user__isnull=False),
+                name="subscription_unique_user",
+            ),
+            models.UniqueConstraint(
+                fields=["email", "item", "clause", "spec"],
+                nulls_distinct=False,
+                condition=Q(user__isnull=True),
+                name="subscription_unique_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"subscription {self.pk}"
+
+
+class Unsubscribe(models.Model):
+    """An address that asked, through the link in an e-mail, to stop one stream of messages.
+    `scope` is "all", "item:<id>", "clause:<id>", "spec:<id>" or "digest"."""
+
+    email = models.EmailField()
+    scope = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email", "scope"], name="unsubscribe_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} from {self.scope}"
+
+
+class SavedView(models.Model):
+    """A staff member's named set of triage-queue filters (the query string)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_queue_views"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filters"), max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -85,3 +85,13 @@ def receipt_queue(*, item: FeedbackItem, event) -> None:
         body_html=get_template("emails/feedback_receipt.html").render(context),
         headers=dict(AUTOMATIC_HEADERS),
     )
+
+
+def notify(kind: str, *, item: FeedbackItem, event, **context) -> None:
+    """Queue the messages an event on `item` causes (inside the event's transaction).
+
+    `kind` is "transition" (context: action, note), "public_reply" (note), "assigned"
+    (assignee) or "mentioned" (note, users)."""
+    from . import messaging
+
+    messaging.queue_for(kind, item=item, event=event, **context)
