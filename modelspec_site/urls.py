@@ -36,6 +36,8 @@ urlpatterns = [
     path("api/v1/", include("modelspec_site.api_urls")),
     path("", revisions_views.home, name="home"),
     path("feedback/", include("feedback.urls")),
+    path("staff/", include("feedback.staff_urls")),
+    path("notifications/", include("feedback.notify_urls")),
     path("", include("revisions.urls")),
 ]
 
