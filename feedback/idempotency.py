@@ -73,7 +73,7 @@ class Claim:
         stored = dict(body)
         for name in secrets:
             if stored.get(name) is not None:
-                stored[name] = _seal(self.scope, self.key, str(stored[name]))
+                stored[name] = seal(self.scope, self.key, str(stored[name]))
         IdempotencyRecord.objects.create(
             scope=self.scope,
             key=self._key_hash,
@@ -170,7 +170,8 @@ def _tag(scope: str, key: str, ciphertext: bytes) -> bytes:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()[:16]
 
 
-def _seal(scope: str, key: str, plaintext: str) -> str:
+def seal(scope: str, key: str, plaintext: str) -> str:
+    """`plaintext` sealed for storage in a response record (see the module docstring)."""
     data = plaintext.encode("utf-8")
     ciphertext = bytes(a ^ b for a, b in zip(data, _keystream(scope, key, len(data)), strict=True))
     return base64.urlsafe_b64encode(_tag(scope, key, ciphertext) + ciphertext).decode("ascii")
@@ -189,7 +190,12 @@ def _unseal(scope: str, key: str, sealed: str) -> str | None:
 
 
 def _unsealed(record: IdempotencyRecord, scope: str, key: str) -> dict[str, Any]:
-    stored = record.response or {}
+    return unsealed_body(record.response, scope, key)
+
+
+def unsealed_body(stored: dict[str, Any] | None, scope: str, key: str) -> dict[str, Any]:
+    """The response body of a stored record, its sealed secrets opened with the client's key."""
+    stored = stored or {}
     body = dict(stored.get("body") or {})
     for name in stored.get("sealed") or ():
         if isinstance(body.get(name), str):

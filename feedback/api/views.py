@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from feedback import idempotency, throttling
+from feedback import fast_submit, idempotency, throttling
 from feedback.errors import FeedbackError
 from feedback.selectors import viewer_is_staff
 from feedback.services import Quote, Submission, feedback_endorse, feedback_submit
@@ -136,23 +136,27 @@ class FeedbackCollectionView(FeedbackAPIView):
             key = idempotency.key_validate(request.headers.get(idempotency.HEADER))
         except idempotency.InvalidKey as exc:
             raise ApiError(str(exc), code="invalid_idempotency_key", status=400) from None
-        if key is None:
-            _throttle(request)
-            return self._create(request, raw)
-
         fingerprint = idempotency.fingerprint(
             method=request.method,
             path=request.path,
             content_type=request._request.content_type,
             body=raw,
         )
+        counted, fast = self._fast(request, raw, key, fingerprint)
+        if fast is not None:
+            return fast
+        if key is None:
+            if not counted:
+                _throttle(request)
+            return self._create(request, raw)
         try:
             with idempotency.idempotent(
                 scope=self._scope(request), key=key, request_fingerprint=fingerprint
             ) as claim:
                 if claim.replay is not None:
                     return self._replayed(claim.replay)
-                _throttle(request)
+                if not counted:
+                    _throttle(request)
                 response = self._create(request, raw)
                 claim.store(
                     status=response.status_code, body=response.data, secrets=("follow_token",)
@@ -179,6 +183,66 @@ class FeedbackCollectionView(FeedbackAPIView):
         if isinstance(response.data, dict) and response.data.get("url"):
             response["Location"] = response.data["url"]
 
+    def _fast(
+        self, request: Request, raw: bytes, key: str | None, fingerprint: str
+    ) -> tuple[bool, Response | None]:
+        """The one-call path (feedback.fast_submit) for anonymous public submissions.
+
+        Returns (whether this write was already counted by the rate limiter, the response);
+        the response is None whenever the full path must answer (it also explains every
+        refusal). A write is counted once, whichever path answers it."""
+        if request.user.is_authenticated:
+            return False, None
+        try:
+            throttling.throttle_write(request)
+        except throttling.RateLimited:
+            return False, None  # the full path answers a replay first, then the 429
+        try:
+            payload = json_object_parse(raw)
+        except exceptions.APIException:
+            return True, None
+        serializer = FeedbackSubmitSerializer(data=payload)
+        if not serializer.is_valid():
+            return True, None
+        data = serializer.validated_data
+        version = fast_submit.published_version(spec=data["spec"], label=data["version"])
+        if version is None:
+            return True, None
+        submission = _submission(data, version)
+        if not fast_submit.eligible(submission, user=request.user):
+            return True, None
+        api_prefix, api_suffix = _split_url(request, item_api_path)
+        html_prefix, html_suffix = _split_url(request, item_html_path)
+        try:
+            outcome = fast_submit.submit(
+                submission=submission,
+                scope=self._scope(request),
+                key=key,
+                request_fingerprint=fingerprint,
+                api_path=(api_prefix, api_suffix),
+                html_path=(html_prefix, html_suffix),
+            )
+        except idempotency.KeyReused as exc:
+            raise ApiError(str(exc), code="idempotency_key_reused", status=422) from None
+        if outcome is None:
+            return True, None
+        if isinstance(outcome, fast_submit.Replayed):
+            return True, self._replayed(idempotency.Replay(outcome.status, outcome.body))
+        number = outcome.tracking_number
+        response = Response(
+            {
+                "tracking_number": number,
+                "url": api_prefix + number + api_suffix,
+                "html_url": html_prefix + number + html_suffix,
+                "follow_token": outcome.follow_token,
+                "state": "received",
+                "created_at": outcome.created_at,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+        self._receipt_headers(response)
+        return True, response
+
     def _create(self, request: Request, raw: bytes) -> Response:
         serializer = FeedbackSubmitSerializer(data=json_object_parse(raw))
         serializer.is_valid(raise_exception=True)
@@ -186,27 +250,7 @@ class FeedbackCollectionView(FeedbackAPIView):
         version = api_selectors.submission_version(
             viewer=request.user, spec=data["spec"], label=data["version"]
         )
-        quote = data["quote"]
-        result = feedback_submit(
-            acting_user=request.user,
-            submission=Submission(
-                version=version,
-                clause_id=data["clause"],
-                kind=data["kind"],
-                summary=data["summary"],
-                body=data["body"],
-                example_slug=data["example"],
-                quote=Quote(**quote) if quote else None,
-                suggested_text=data["suggested_text"],
-                example_conversation=[dict(turn) for turn in data["example_conversation"]],
-                severity=data["severity"],
-                affiliation=data["affiliation"],
-                conflict_of_interest=data["conflict_of_interest"],
-                visibility=data["visibility"],
-                submitter_name=data["submitter_name"],
-                submitter_email=data["submitter_email"],
-            ),
-        )
+        result = feedback_submit(acting_user=request.user, submission=_submission(data, version))
         item = result.item
         body = FeedbackCreatedSerializer(
             {
@@ -221,6 +265,38 @@ class FeedbackCollectionView(FeedbackAPIView):
         response = Response(dict(body), status=status.HTTP_201_CREATED)
         self._receipt_headers(response)
         return response
+
+
+def _submission(data: dict[str, Any], version) -> Submission:
+    quote = data["quote"]
+    return Submission(
+        version=version,
+        clause_id=data["clause"],
+        kind=data["kind"],
+        summary=data["summary"],
+        body=data["body"],
+        example_slug=data["example"],
+        quote=Quote(**quote) if quote else None,
+        suggested_text=data["suggested_text"],
+        example_conversation=[dict(turn) for turn in data["example_conversation"]],
+        severity=data["severity"],
+        affiliation=data["affiliation"],
+        conflict_of_interest=data["conflict_of_interest"],
+        visibility=data["visibility"],
+        submitter_name=data["submitter_name"],
+        submitter_email=data["submitter_email"],
+    )
+
+
+_SAMPLE_NUMBER = "XX-0000-00000"
+
+
+def _split_url(request: Request, path_of) -> tuple[str, str]:
+    """An item's absolute URL split around its tracking number."""
+    prefix, _, suffix = request.build_absolute_uri(path_of(_SAMPLE_NUMBER)).partition(
+        _SAMPLE_NUMBER
+    )
+    return prefix, suffix
 
 
 class FeedbackDetailView(FeedbackAPIView):

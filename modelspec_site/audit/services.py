@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -106,3 +109,99 @@ def audit_record(
     event.hash = chain.event_hash(event.chain_fields())
     event.save(force_insert=True)
     return event
+
+
+# --- The append as one server-side call (hot write paths) ------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """An event ready for the database function `audit_append` (migration
+    audit/0003_append_function): its canonical JSON with tokens where the chain fields and the
+    slots go. Pass `sql_args(values)` as the function's arguments, in order."""
+
+    canonical: str
+    subjects: str
+    data: str
+    chain_tokens: tuple[str, str, str]
+    slot_tokens: tuple[str, ...]
+    actor_id: int | None
+    actor_kind: str
+    actor_label: str
+    action: str
+    visibility: str
+
+    SQL_CALL = "audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+    def sql_args(self, slot_values: Iterable[str]) -> list[Any]:
+        values = [str(value) for value in slot_values]
+        if len(values) != len(self.slot_tokens):
+            raise ValueError("give one value per slot")
+        return [
+            self.canonical,
+            self.subjects,
+            self.data,
+            list(self.chain_tokens),
+            list(self.slot_tokens),
+            values,
+            self.actor_id,
+            self.actor_kind,
+            self.actor_label,
+            self.action,
+            self.visibility,
+        ]
+
+
+def audit_slots(*names: str) -> dict[str, str]:
+    """Tokens to write in an event's subjects or data where a value is known only in the
+    database (a new row's id); `audit_prepare` and `audit_append` replace them. Each call makes
+    fresh, unguessable tokens, so no text a user wrote can contain one."""
+    nonce = secrets.token_hex(12)
+    return {name: f"{nonce}{index}x" for index, name in enumerate(names)}
+
+
+def audit_prepare(
+    *,
+    actor: Actor,
+    action: str,
+    subjects: Iterable[Subject] = (),
+    data: dict[str, Any] | None = None,
+    visibility: str = Visibility.PUBLIC,
+    slots: Mapping[str, str] | None = None,
+) -> PreparedEvent:
+    """Validate an event as `audit_record` does and prepare it for `audit_append`, which appends
+    it inside PostgreSQL. Slot values (known only there) must match ``[A-Za-z0-9 ._:-]*``."""
+    kind, label, user = _actor_fields(actor)
+    refs = [_subject_ref(subject) for subject in subjects]
+    data = {} if data is None else data
+    fields = chain.canonical_fields(
+        {
+            "seq": 1,
+            "created_at": timezone.now(),
+            "actor_kind": kind,
+            "actor_label": label,
+            "actor_id": None if user is None else user.pk,
+            "action": action,
+            "subjects": refs,
+            "visibility": visibility,
+            "data": data,
+            "prev_hash": chain.GENESIS_HASH,
+        }
+    )
+    nonce = secrets.token_hex(12)
+    seq_token, at_token, prev_token = f"{nonce}s", f"{nonce}c", f"{nonce}p"
+    fields |= {"seq": seq_token, "created_at": at_token, "prev_hash": prev_token}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = canonical.replace(f'"{seq_token}"', seq_token)  # seq is a JSON number
+    return PreparedEvent(
+        canonical=canonical,
+        subjects=json.dumps(refs, ensure_ascii=False),
+        data=json.dumps(data, ensure_ascii=False),
+        chain_tokens=(seq_token, at_token, prev_token),
+        slot_tokens=tuple((slots or {}).values()),
+        actor_id=None if user is None else user.pk,
+        actor_kind=kind,
+        actor_label=label,
+        action=action,
+        visibility=visibility,
+    )

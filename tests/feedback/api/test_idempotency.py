@@ -157,7 +157,7 @@ def test_purge_deletes_only_expired_records(anonymous):
 
 
 def test_sealing_round_trips_and_needs_the_key():
-    sealed = idempotency._seal("client:abc", KEY, "token-value-43-characters-long-abcdefghijk")
+    sealed = idempotency.seal("client:abc", KEY, "token-value-43-characters-long-abcdefghijk")
     assert "token-value" not in sealed
     assert idempotency._unseal("client:abc", KEY, sealed) == (
         "token-value-43-characters-long-abcdefghijk"
