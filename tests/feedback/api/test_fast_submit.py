@@ -182,3 +182,15 @@ def test_submissions_with_an_email_take_the_full_path_and_get_a_receipt(anonymou
     response = post_json(anonymous, valid_payload(submitter_email="who@example.org"), **_key())
     assert response.status_code == 201
     assert OutboxMessage.objects.filter(recipient="who@example.org").count() == 1
+
+
+@pytest.mark.django_db
+def test_non_ascii_text_keeps_the_chain_verifiable(anonymous):
+    summary = 'Ça « dépend » — ✓ 🙂 "quoted" \\ back\\slash'
+    response = post_json(anonymous, valid_payload(summary=summary), **_key())
+    assert response.status_code == 201
+    number = response.json()["tracking_number"]
+    event = _event_of(number)
+    assert event.subjects[0]["label"] == f"{number}: {summary}"
+    result = audit_verify()
+    assert result.ok, result.reason
