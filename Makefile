@@ -1,5 +1,5 @@
 # The entry point for people and CI. `make run` serves the site; `make test` runs every check.
-.PHONY: run test venv lint format messages bench-reader bench-submit clean
+.PHONY: run test venv lint format messages bench-reader bench-submit bench-queue clean
 
 venv:
 	@scripts/venv.sh
@@ -25,6 +25,9 @@ bench-reader: venv
 
 bench-submit: venv
 	.venv/bin/python bench/submit.py
+
+bench-queue: venv
+	.venv/bin/python bench/queue.py $(ARGS)
 
 clean:
 	rm -rf var .venv

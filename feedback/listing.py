@@ -1,5 +1,5 @@
-"""Reading feedback for the HTML pages: one item, the tracker's filtered and cursor-paginated
-list, similar items on a clause, and the per-clause counts of the reader.
+"""Reading feedback for the HTML pages: one item and its public history, the tracker's filtered
+and cursor-paginated list, similar items on a clause, and the per-clause counts of the reader.
 
 Every queryset here starts from `selectors.feedback_visible_to(viewer)` and then loads only
 fields named below, all of them public ones (checked at import), so no page can reach a
@@ -18,9 +18,10 @@ from django.core import signing
 from django.db.models import Count, Q, QuerySet, Window
 from django.utils.dateparse import parse_datetime
 
+from modelspec_site.audit.selectors import event_list
 from revisions.models import ClauseText
 
-from .models import Endorsement, FeedbackItem, State, Visibility
+from .models import Endorsement, FeedbackItem, Note, State, Transition, Visibility
 from .selectors import PUBLIC_FIELDS, feedback_visible_to, placed_for, viewer_is_staff
 from .services import token_hash
 
@@ -248,3 +249,47 @@ def tracker_page(*, viewer, filters: TrackerFilters, cursor: str = "") -> Tracke
         if has_previous:
             page.previous_cursor = _cursor_make(filters.sort, rows[0], "before")
     return page
+
+
+# --- An item's public history ---
+
+
+@dataclass(frozen=True)
+class PublicHistory:
+    """What the public may read of what happened to an item: its moves through the workflow
+    with their public rationale, public replies and the submitter's replies, and for each
+    "marked as duplicate" move the original's tracking number. Never internal notes, reviewers'
+    positions, prepared decisions, labels, the assignee or who acted."""
+
+    transitions: list[Transition]
+    replies: list[Note]
+    duplicate_targets: dict[int, str]  # Transition pk -> tracking number of the original
+
+
+def item_public_history(*, viewer, item: FeedbackItem) -> PublicHistory:
+    """For an item the viewer may see (the caller found it through `feedback_visible_to`):
+    three small queries at most, whatever the item's history."""
+    transitions = list(
+        Transition.objects.filter(item=item)
+        .only("id", "action", "from_state", "to_state", "rationale", "event_seq", "created_at")
+        .order_by("created_at", "id")
+    )
+    replies = list(
+        Note.objects.filter(item=item, kind__in=(Note.Kind.PUBLIC_REPLY, Note.Kind.SUBMITTER_REPLY))
+        .only("id", "kind", "body", "created_at")
+        .order_by("created_at", "id")
+    )
+    seqs = {t.event_seq: t.pk for t in transitions if t.action == "mark_duplicate" and t.event_seq}
+    targets: dict[int, str] = {}
+    if seqs:
+        for seq, data in event_list(viewer=viewer).filter(seq__in=seqs).values_list("seq", "data"):
+            number = data.get("duplicate_of") if isinstance(data, dict) else None
+            if isinstance(number, str):
+                targets[seqs[seq]] = number
+        visible = set(
+            feedback_visible_to(viewer)
+            .filter(tracking_number__in=set(targets.values()))
+            .values_list("tracking_number", flat=True)
+        )
+        targets = {pk: number for pk, number in targets.items() if number in visible}
+    return PublicHistory(transitions, replies, targets)

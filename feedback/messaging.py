@@ -1,58 +1,439 @@
-"""Who hears about what (recipients of workflow events). First version: the submitter of a
-public item hears about public state changes and public replies; staff hear about assignment
-and mentions. Followers, digests and reminders extend this module."""
+"""Who hears about what, and the message each of them gets.
+
+`queue_for` runs inside the transaction of a workflow event (through `notifications.notify`)
+and writes one outbox row per (event, recipient, kind); the outbox's unique key makes a second
+call for the same event change nothing, and its delivery task sends each row once.
+
+- The submitter of a public item (their account's address, or the private address given with
+  the item) hears about every public state change, except their own (providing information,
+  withdrawing), and every public reply.
+- Followers (`Subscription`: of the item, of its clause or of its spec; accounts or addresses)
+  hear about public changes and public replies of public items; never about internal items or
+  internal notes. Marking an item as spam is not news for followers of a whole clause or spec.
+- Staff hear about an assignment to them and an @mention of them.
+
+Messages to anyone but staff carry public content only: the state, the public rationale, the
+public reply. An anonymous address is unverified, so the submitter's own words are never
+echoed to it (no relay for arbitrary text); items hidden by a moderator are named by their
+tracking number only.
+
+Every message carries an unsubscribe link that works without signing in (a signed token of the
+address and a scope) and the RFC 8058 one-click headers. A recipient who unsubscribed from a
+scope the message is about, or from "all", gets nothing; the submitter's own-item messages
+respect "item:<id>" and "all" only."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core import signing
+from django.template import Context
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from modelspec_site.accounts.roles import is_staff_member
+from modelspec_site.outbox.models import OutboxMessage
 from modelspec_site.outbox.services import normalize_recipient, outbox_enqueue
 
-from .models import FeedbackItem
+from . import workflow
+from .models import FeedbackItem, Note, Subscription, Unsubscribe
 
-PUBLIC_KINDS = {"transition", "public_reply"}
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+RECEIPT_KIND = "feedback.receipt"
+# Automatic mail: no out-of-office replies back to us (RFC 3834; Exchange's own header).
+AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+UNSUBSCRIBE_SALT = "feedback.notifications.unsubscribe"
+ALL, DIGEST = "all", "digest"
+SCOPE_PATTERN = re.compile(r"^(all|digest|(item|clause|spec):[1-9][0-9]{0,18})$")
+# Actions of the submitter: they know already.
+SUBMITTER_OWN_ACTIONS = frozenset({"provide_info", "withdraw"})
+# Transitions item followers hear about but followers of a whole clause or spec do not.
+NOT_FOR_WIDE_FOLLOWERS = frozenset({"mark_spam"})
 
 
-def _address(item: FeedbackItem) -> str:
-    if item.submitter_id is not None and item.submitter.email:
-        return item.submitter.email
-    return item.submitter_email
+# --- Addresses, links, rendering -------------------------------------------------------------
+
+
+def site_url(path: str) -> str:
+    return getattr(settings, "SITE_URL", DEFAULT_SITE_URL).rstrip("/") + path
+
+
+def item_public_url(item: FeedbackItem) -> str:
+    """The item's page as an absolute URL on this site."""
+    try:
+        path = item.get_absolute_url()
+    except NoReverseMatch:  # the item page is not routed yet; this is its planned address
+        path = f"/feedback/{item.tracking_number}/"
+    return site_url(path)
+
+
+def render_text(template_name: str, context: dict) -> str:
+    """Plain text is not HTML: render it without HTML escaping (the HTML part is escaped)."""
+    template = get_template(template_name).template
+    return template.render(Context(context, autoescape=False))
+
+
+def scope_valid(scope: str) -> bool:
+    return bool(SCOPE_PATTERN.match(scope or ""))
+
+
+def unsubscribe_token(*, address: str, scope: str) -> str:
+    """A signed, URL-safe token naming an address and the stream it may stop. No expiry: the
+    link in a years-old message must still work. Raises ValueError for a bad scope."""
+    if not scope_valid(scope):
+        raise ValueError(f"not an unsubscribe scope: {scope!r}")
+    return signing.dumps({"a": address, "s": scope}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_read(token: str) -> tuple[str, str] | None:
+    """(address, scope) from a token, or None when it is not one of ours or was altered."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    address, scope = data.get("a"), data.get("s")
+    if not isinstance(address, str) or not isinstance(scope, str) or not scope_valid(scope):
+        return None
+    try:
+        return normalize_recipient(address), scope
+    except ValueError:
+        return None
+
+
+def unsubscribe_url(*, address: str, scope: str) -> str:
+    token = unsubscribe_token(address=address, scope=scope)
+    return site_url(reverse("notifications:unsubscribe", kwargs={"signed": token}))
+
+
+def unsubscribed_scopes(addresses) -> dict[str, set[str]]:
+    """{address: the scopes it unsubscribed from} for these addresses, in one query."""
+    found: dict[str, set[str]] = {}
+    rows = Unsubscribe.objects.filter(email__in=set(addresses)).values_list("email", "scope")
+    for address, scope in rows:
+        found.setdefault(address, set()).add(scope)
+    return found
+
+
+def languages_of(addresses) -> dict[str, str]:
+    """The language each address last wrote to us in (its latest submission receipt was
+    rendered in it), in one query; addresses not found are left out."""
+    known = dict(settings.LANGUAGES)
+    rows = (
+        OutboxMessage.objects.filter(recipient__in=set(addresses), kind=RECEIPT_KIND)
+        .order_by("recipient", "-id")
+        .distinct("recipient")
+        .values_list("recipient", "headers")
+    )
+    out = {}
+    for address, headers in rows:
+        language = (headers or {}).get("Content-Language", "")
+        if language in known:
+            out[address] = language
+    return out
+
+
+@dataclass
+class Recipient:
+    address: str
+    scope: str  # what the unsubscribe link stops
+    reason: str  # "submitter", "follower" or "staff" (chooses the wording)
+    blocked_by: frozenset[str]  # unsubscribed from any of these: no message
+    anonymous: bool = False  # an unverified address: never echo the submitter's words to it
+    language: str = ""
+    context: dict = field(default_factory=dict)
+
+
+def _usable(address: str) -> str | None:
+    try:
+        return normalize_recipient(address)
+    except ValueError:
+        return None
+
+
+def message_queue(*, event, recipient: Recipient, kind: str, template: str, context: dict):
+    """Render `emails/<template>` (subject, text and HTML) in the recipient's language, with
+    its unsubscribe link and headers, and write the outbox row (inside the event's
+    transaction). Returns the row."""
+    language = recipient.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        unsubscribe = unsubscribe_url(address=recipient.address, scope=recipient.scope)
+        ctx = {
+            **context,
+            **recipient.context,
+            "recipient": recipient,
+            "reason": recipient.reason,
+            "unsubscribe_url": unsubscribe,
+            "scope_label": scope_label(recipient.scope),
+            "language_code": language,
+            "site_url": site_url("/"),
+        }
+        subject = " ".join(render_text(f"emails/{template}.subject.txt", ctx).split())
+        ctx["subject"] = subject = subject[:255]
+        body_text = render_text(f"emails/{template}.txt", ctx)
+        body_html = get_template(f"emails/{template}.html").render(ctx)
+    headers = {
+        **AUTOMATIC_HEADERS,
+        "Content-Language": language,
+        # RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs here.
+        "List-Unsubscribe": f"<{unsubscribe}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    return outbox_enqueue(
+        event=event,
+        recipient=recipient.address,
+        kind=kind,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        headers=headers,
+    )
+
+
+def scope_label(scope: str) -> str:
+    """What a scope stops, in words (for the e-mail footer and the unsubscribe page)."""
+    kind = scope.partition(":")[0]
+    return {
+        "item": _("messages about this feedback item"),
+        "clause": _("messages about feedback on this clause"),
+        "spec": _("messages about feedback on this specification"),
+        DIGEST: _("daily digests and reminders"),
+        ALL: _("all messages from this site"),
+    }.get(kind, _("these messages"))
+
+
+# --- The audience of a public event ----------------------------------------------------------
+
+
+def _submitter_address(item: FeedbackItem) -> tuple[str, bool] | None:
+    """(address, anonymous) of the item's submitter, if there is one to write to."""
+    user = item.submitter if item.submitter_id else None
+    if user is not None and user.is_active and user.email:
+        address = _usable(user.email)
+        return (address, False) if address else None
+    address = _usable(item.submitter_email)
+    return (address, user is None) if address else None
+
+
+def _about(item: FeedbackItem) -> frozenset[str]:
+    return frozenset({f"item:{item.pk}", f"clause:{item.clause_id}", f"spec:{item.spec_id}"})
+
+
+def public_audience(
+    item: FeedbackItem,
+    event,
+    *,
+    submitter: bool = True,
+    wide_followers: bool = True,
+    also_item_followers_of: FeedbackItem | None = None,
+) -> list[Recipient]:
+    """Who hears about a public event on a public item: its submitter (unless `submitter` is
+    False), its followers, and (`wide_followers`) followers of its clause and spec. Each
+    address once, the most specific reason winning; the actor and unsubscribed addresses
+    are left out. Two queries (followers, unsubscriptions) and one for languages."""
+    if not item.is_public:
+        return []
+    actor_id = getattr(event, "actor_id", None)
+    about = _about(item)
+    found: dict[str, Recipient] = {}
+
+    if submitter and not (actor_id and item.submitter_id == actor_id):
+        who = _submitter_address(item)
+        if who is not None:
+            address, anonymous = who
+            found[address] = Recipient(
+                address=address,
+                scope=f"item:{item.pk}",
+                reason="submitter",
+                blocked_by=frozenset({f"item:{item.pk}", ALL}),
+                anonymous=anonymous,
+            )
+
+    targets = [("item", item)]
+    if also_item_followers_of is not None:
+        targets.append(("item", also_item_followers_of))
+    query = Subscription.objects.filter(item__in=[t[1] for t in targets])
+    if wide_followers:
+        query = query | Subscription.objects.filter(clause_id=item.clause_id)
+        query = query | Subscription.objects.filter(spec_id=item.spec_id)
+    # Most specific first: the item's own followers, then clause, then spec.
+    rank = {"item": 0, "clause": 1, "spec": 2}
+    rows = []
+    for sub in query.select_related("user"):
+        if sub.item_id:
+            kind, target = "item", sub.item_id
+        elif sub.clause_id:
+            kind, target = "clause", sub.clause_id
+        else:
+            kind, target = "spec", sub.spec_id
+        rows.append((rank[kind], kind, target, sub))
+    for _rank, kind, target, sub in sorted(rows, key=lambda r: (r[0], r[3].pk)):
+        if sub.user_id is not None:
+            if sub.user_id == actor_id or not sub.user.is_active or not sub.user.email:
+                continue
+            address = _usable(sub.user.email)
+        else:
+            address = _usable(sub.email)
+        if not address or address in found:
+            continue
+        found[address] = Recipient(
+            address=address,
+            scope=f"{kind}:{target}",
+            reason="follower",
+            blocked_by=about | {f"{kind}:{target}", ALL},
+            anonymous=sub.user_id is None,
+        )
+
+    stopped = unsubscribed_scopes(found)
+    audience = [r for r in found.values() if not (stopped.get(r.address, set()) & r.blocked_by)]
+    languages = languages_of(r.address for r in audience)
+    for recipient in audience:
+        recipient.language = languages.get(recipient.address, "")
+    return audience
+
+
+def _item_context(item: FeedbackItem) -> dict:
+    return {
+        "item": item,
+        "tracking_number": item.tracking_number,
+        "item_url": item_public_url(item),
+        "state_label": item.get_state_display(),
+        "hidden": item.hidden,
+    }
+
+
+def _public_summary(item: FeedbackItem, recipient: Recipient) -> str:
+    """The item's summary when it may go to this recipient: not to an unverified address of
+    the submitter (their own words), not for an item a moderator hid."""
+    if item.hidden or (recipient.reason == "submitter" and recipient.anonymous):
+        return ""
+    return item.summary
+
+
+# --- What each kind of event sends -----------------------------------------------------------
+
+
+def _on_transition(*, item: FeedbackItem, event, action: str, note: Note | None = None, **_):
+    spec = workflow.action_get(action)
+    if spec is None or not spec.public or not item.is_public:
+        return
+    original = item.duplicate_of if action == "mark_duplicate" else None
+    audience = public_audience(
+        item,
+        event,
+        submitter=action not in SUBMITTER_OWN_ACTIONS,
+        wide_followers=action not in NOT_FOR_WIDE_FOLLOWERS,
+        # The duplicate's followers have just moved to the original: tell them there.
+        also_item_followers_of=original,
+    )
+    data = event.data if isinstance(event.data, dict) else {}
+    context = {
+        **_item_context(item),
+        "action": action,
+        "rationale": data.get("rationale", ""),
+        # Staff's message asking for information is public; the submitter's answer is their
+        # own text and is not echoed.
+        "message": note.body if note is not None and note.kind == Note.Kind.PUBLIC_REPLY else "",
+        "original_number": original.tracking_number if original else "",
+        "original_url": item_public_url(original) if original else "",
+        "needs_reply": action == "request_info",
+    }
+    for recipient in audience:
+        recipient.context["summary"] = _public_summary(item, recipient)
+        message_queue(
+            event=event,
+            recipient=recipient,
+            kind="feedback.transition",
+            template="feedback_update",
+            context=context,
+        )
+
+
+def _on_public_reply(*, item: FeedbackItem, event, note: Note, **_):
+    if not item.is_public or not note.is_public or note.kind != Note.Kind.PUBLIC_REPLY:
+        return
+    context = {**_item_context(item), "action": "reply", "reply": note.body}
+    for recipient in public_audience(item, event):
+        recipient.context["summary"] = _public_summary(item, recipient)
+        message_queue(
+            event=event,
+            recipient=recipient,
+            kind="feedback.public_reply",
+            template="feedback_update",
+            context=context,
+        )
+
+
+def staff_recipient(user, *, scope: str) -> Recipient | None:
+    """A staff member as a recipient of internal mail, unless they cannot get it (inactive,
+    no address, no longer staff) or unsubscribed from `scope` or from all."""
+    if user is None or not user.is_active or not is_staff_member(user):
+        return None
+    address = _usable(user.email)
+    if not address:
+        return None
+    stopped = unsubscribed_scopes([address]).get(address, set())
+    if stopped & {scope, ALL}:
+        return None
+    return Recipient(address=address, scope=scope, reason="staff", blocked_by=frozenset())
+
+
+def _on_assigned(*, item: FeedbackItem, event, assignee, **_):
+    recipient = staff_recipient(assignee, scope=f"item:{item.pk}")
+    if recipient is None:
+        return
+    context = {
+        **_item_context(item),
+        "summary": item.summary,
+        "actor": event.actor_label,
+        "internal": not item.is_public,
+    }
+    message_queue(
+        event=event,
+        recipient=recipient,
+        kind="feedback.assigned",
+        template="staff_assigned",
+        context=context,
+    )
+
+
+def _on_mentioned(*, item: FeedbackItem, event, note: Note, users=(), **_):
+    context = {
+        **_item_context(item),
+        "summary": item.summary,
+        "actor": event.actor_label,
+        "note_body": note.body,
+        "internal": not item.is_public,
+    }
+    for user in users:
+        recipient = staff_recipient(user, scope=f"item:{item.pk}")
+        if recipient is None:
+            continue
+        message_queue(
+            event=event,
+            recipient=recipient,
+            kind="feedback.mentioned",
+            template="staff_mentioned",
+            context=context,
+        )
+
+
+HANDLERS = {
+    "transition": _on_transition,
+    "public_reply": _on_public_reply,
+    "assigned": _on_assigned,
+    "mentioned": _on_mentioned,
+}
 
 
 def queue_for(kind: str, *, item: FeedbackItem, event, **context) -> None:
-    from .notifications import AUTOMATIC_HEADERS, item_public_url
-
-    recipients: list[tuple[str, str, str]] = []  # (address, subject, text)
-    if kind in PUBLIC_KINDS and item.is_public and context.get("action") != "provide_info":
-        address = _address(item)
-        if address:
-            subject = _("Update on your feedback %(tn)s") % {"tn": item.tracking_number}
-            text = _("Your feedback %(tn)s is now: %(state)s.\n\n%(url)s\n") % {
-                "tn": item.tracking_number,
-                "state": item.get_state_display(),
-                "url": item_public_url(item),
-            }
-            recipients.append((address, subject, text))
-    if kind == "assigned":
-        assignee = context["assignee"]
-        if assignee.email:
-            subject = _("Assigned to you: %(tn)s") % {"tn": item.tracking_number}
-            recipients.append((assignee.email, subject, item_public_url(item) + "\n"))
-    if kind == "mentioned":
-        for user in context.get("users", ()):
-            if user.email:
-                subject = _("You were mentioned on %(tn)s") % {"tn": item.tracking_number}
-                recipients.append((user.email, subject, item_public_url(item) + "\n"))
-    for address, subject, text in recipients:
-        try:
-            recipient = normalize_recipient(address)
-        except ValueError:
-            continue
-        outbox_enqueue(
-            event=event,
-            recipient=recipient,
-            kind=f"feedback.{kind}",
-            subject=subject,
-            body_text=text,
-            headers=dict(AUTOMATIC_HEADERS),
-        )
+    """Queue the messages event `event` on `item` causes; see the module's docstring."""
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        raise ValueError(f"no notification kind {kind!r}")
+    handler(item=item, event=event, **context)

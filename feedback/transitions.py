@@ -206,6 +206,9 @@ def feedback_transition(
             raise FeedbackError("Write the message.", field="message")
         if workflow.DUPLICATE_OF in spec.requires:
             _check_duplicate_target(item, duplicate_of)
+        elif duplicate_of is not None:
+            # Otherwise the ledger would record an original that nothing points to.
+            raise FeedbackError("Only marking a duplicate names an original.", field="duplicate_of")
         if workflow.APPROVAL in spec.requires:
             status = approval_status(item)
             if not status.met:
@@ -262,7 +265,10 @@ def _apply(*, acting_user, item, spec, rationale, duplicate_of, message) -> Feed
     if message:
         note = Note.objects.create(
             item=item,
-            kind=Note.Kind.SUBMITTER_REPLY
+            # On an internal item every message stays internal, like the item itself.
+            kind=Note.Kind.INTERNAL
+            if not item.is_public
+            else Note.Kind.SUBMITTER_REPLY
             if spec.name == "provide_info"
             else Note.Kind.PUBLIC_REPLY,
             author=user,

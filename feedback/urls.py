@@ -33,4 +33,7 @@ urlpatterns = [
         "<feedback_tracking:tracking_number>/endorse/", views.feedback_endorse_view, name="endorse"
     ),
     path("<feedback_tracking:tracking_number>/report/", views.feedback_report_view, name="report"),
+    # The signed-in submitter's own moves (the private follow link posts to itself instead).
+    path("<feedback_tracking:tracking_number>/answer/", views.feedback_answer, name="answer"),
+    path("<feedback_tracking:tracking_number>/withdraw/", views.feedback_withdraw, name="withdraw"),
 ]

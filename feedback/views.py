@@ -8,6 +8,7 @@ an item the viewer may not see is a 404 identical to a missing one."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import secrets
@@ -27,14 +28,16 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from modelspec_site.accounts.roles import is_staff_member
+from modelspec_site.audit.models import Visibility as AuditVisibility
 from modelspec_site.audit.selectors import event_list_for_subject
 from revisions import selectors as revisions_selectors
 from revisions.models import AuthorityLevel, ClauseText, Example, Spec, Version
 
-from . import anchoring, listing, throttling
+from . import anchoring, listing, throttling, workflow
 from .errors import AlreadyEndorsed, CommentPeriodClosed, FeedbackError
 from .forms import FeedbackForm, ReportForm, SimilarForm, TargetForm, TrackerForm
-from .models import FeedbackItem, Visibility
+from .forms_work import SubmitterAnswerForm
+from .models import FeedbackItem, Note, State, Visibility
 from .services import (
     Quote,
     Submission,
@@ -44,6 +47,7 @@ from .services import (
     feedback_submit,
     token_hash,
 )
+from .transitions import feedback_transition
 
 logger = logging.getLogger("feedback.spam")
 
@@ -382,12 +386,23 @@ def feedback_receipt(request: HttpRequest, tracking_number: str) -> HttpResponse
     )
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def feedback_follow(request: HttpRequest, tracking_number: str, token: str) -> HttpResponse:
-    """The submitter's private page for an item: a wrong token is a plain 404."""
+    """The submitter's private page for an item: a wrong token is a plain 404. The token
+    proves ownership, so the page also takes the submitter's answer and withdrawal (POST to
+    this same address, so the token goes into no other URL)."""
     item = listing.feedback_item_for_token(tracking_number=tracking_number, token=token)
     if item is None:
         raise Http404("no such feedback")
+    if request.method == "POST":
+
+        def page(form, problem, status):
+            context = _item_context(request, item, private=True, answer_form=form, problem=problem)
+            return _private(render(request, "feedback/item.html", context, status=status))
+
+        action = request.POST.get("action", "")
+        failed = _submitter_move(request, item, action, follow_token_ok=True, page=page)
+        return failed or _private(HttpResponseRedirect(request.path, status=303))
     return _private(
         render(request, "feedback/item.html", _item_context(request, item, private=True))
     )
@@ -400,14 +415,53 @@ ACTION_LABELS = {
     "feedback.hidden": gettext_lazy("Hidden by a moderator"),
     "feedback.restored": gettext_lazy("Shown again by a moderator"),
 }
+# What each move through the workflow is called on the public timeline.
+TRANSITION_LABELS = {
+    "triage": gettext_lazy("Triaged"),
+    "start_review": gettext_lazy("Review started"),
+    "request_info": gettext_lazy("More information requested"),
+    "provide_info": gettext_lazy("Information sent by the submitter"),
+    "mark_duplicate": gettext_lazy("Marked as a duplicate"),
+    "decline": gettext_lazy("Declined"),
+    "mark_spam": gettext_lazy("Marked as spam"),
+    "defer": gettext_lazy("Deferred"),
+    "accept": gettext_lazy("Accepted"),
+    "incorporate": gettext_lazy("Incorporated"),
+    "reopen": gettext_lazy("Reopened"),
+    "withdraw": gettext_lazy("Withdrawn by the submitter"),
+}
+# Moves and replies have their own rows (from Transition and Note); their ledger events tell
+# the same facts, so they are left out of the ledger part of the timeline.
+_SHOWN_ELSEWHERE = (
+    "feedback.endorsed",
+    "feedback.replied",
+    *(f"feedback.{name}" for name in workflow.ACTIONS),
+)
+# A message that travels with a move (the question, the submitter's answer) is a Note made in
+# the same transaction, just before the Transition row.
+_MESSAGE_OF = {
+    "request_info": Note.Kind.PUBLIC_REPLY,
+    "provide_info": Note.Kind.SUBMITTER_REPLY,
+}
+_SAME_MOVE = dt.timedelta(seconds=60)
 
 
-def _timeline(request: HttpRequest, item: FeedbackItem) -> list[dict]:
-    """The item's public ledger events (auditors see all), oldest first. Endorsements are
-    summed up by the count instead of listed one by one."""
+def _reply_label(note: Note) -> str:
+    if note.kind == Note.Kind.SUBMITTER_REPLY:
+        return _("Reply from the submitter")
+    return _("Reply from the reviewers")
+
+
+def _timeline(request: HttpRequest, item: FeedbackItem) -> tuple[list[dict], dict]:
+    """The item's public history, oldest first: public ledger events (received, hidden…), its
+    moves through the workflow with their public rationale, public replies and the
+    submitter's replies. Never internal notes, positions, prepared decisions, labels or who
+    acted: those are for the staff page. Also returns the current decision ({label,
+    rationale, duplicate_of}) when the item's state is one."""
     events = (
         event_list_for_subject(item, viewer=request.user)
-        .exclude(action="feedback.endorsed")
+        .filter(visibility=AuditVisibility.PUBLIC)
+        .exclude(action__in=_SHOWN_ELSEWHERE)
         .only("seq", "created_at", "action", "data", "visibility")[:200]
     )
     rows = []
@@ -417,8 +471,37 @@ def _timeline(request: HttpRequest, item: FeedbackItem) -> list[dict]:
             label = event.action.rpartition(".")[2].replace("_", " ").capitalize()
         data = event.data if isinstance(event.data, dict) else {}
         note = data.get("rationale") or data.get("reason") or ""
-        rows.append({"event": event, "label": label, "note": note if isinstance(note, str) else ""})
-    return rows
+        rows.append({"at": event.created_at, "order": 0, "label": label,
+                     "note": note if isinstance(note, str) else ""})  # fmt: skip
+    history = listing.item_public_history(viewer=request.user, item=item)
+    used: set[int] = set()
+    decision: dict = {}
+    for move in history.transitions:
+        row = {"at": move.created_at, "order": 1, "note": move.rationale,
+               "label": TRANSITION_LABELS.get(move.action, move.get_to_state_display())}  # fmt: skip
+        kind = _MESSAGE_OF.get(move.action)
+        if kind is not None:
+            message = next(
+                (n for n in reversed(history.replies) if n.kind == kind and n.pk not in used
+                 and move.created_at - _SAME_MOVE <= n.created_at <= move.created_at),
+                None,
+            )  # fmt: skip
+            if message is not None:
+                used.add(message.pk)
+                row["message"] = message.body
+        if move.pk in history.duplicate_targets:
+            row["duplicate_of"] = history.duplicate_targets[move.pk]
+        rows.append(row)
+        if move.to_state == item.state:
+            decision = {"label": item.get_state_display(), "rationale": move.rationale,
+                        "duplicate_of": row.get("duplicate_of", "")}  # fmt: skip
+    for reply in history.replies:
+        if reply.pk not in used:
+            rows.append({"at": reply.created_at, "order": 2, "label": _reply_label(reply),
+                         "note": "", "message": reply.body})  # fmt: skip
+    rows.sort(key=lambda row: (row["at"], row["order"]))
+    shown = workflow.is_closed(item.state) or item.state == State.ACCEPTED
+    return rows, (decision if shown else {})
 
 
 def _browser_key(request: HttpRequest) -> str:
@@ -426,15 +509,28 @@ def _browser_key(request: HttpRequest) -> str:
     return value if _BROWSER_KEY.match(value) else ""
 
 
-def _item_context(request: HttpRequest, item: FeedbackItem, *, private: bool = False) -> dict:
+def _item_context(
+    request: HttpRequest,
+    item: FeedbackItem,
+    *,
+    private: bool = False,
+    submitter: bool = False,
+    answer_form: SubmitterAnswerForm | None = None,
+    problem: str = "",
+) -> dict:
+    """The item page. `private` is the submitter's follow-link page; `submitter` offers the
+    submitter's own moves (answer while the item needs information, withdraw)."""
     staff = is_staff_member(request.user)
     shows_content = private or staff or not item.hidden
+    timeline, decision = _timeline(request, item) if shows_content else ([], {})
+    own = private or submitter
     return {
         "item": item,
         "private": private,
         "staff": staff,
         "shows_content": shows_content,
-        "timeline": _timeline(request, item) if shows_content else [],
+        "timeline": timeline,
+        "decision": decision,
         "endorsed": (
             listing.endorsement_exists(
                 item=item, user=request.user, browser_key=_browser_key(request)
@@ -443,7 +539,26 @@ def _item_context(request: HttpRequest, item: FeedbackItem, *, private: bool = F
             else False
         ),
         "report_form": ReportForm(),
+        "submitter": own,
+        "can_answer": own and workflow.ACTIONS["provide_info"].allows(item.state),
+        "can_withdraw": own and workflow.ACTIONS["withdraw"].allows(item.state),
+        "answer_form": answer_form or SubmitterAnswerForm(),
+        # The follow-link page posts to itself: the token never goes into another URL.
+        "answer_url": request.path if private else _submitter_url("answer", item),
+        "withdraw_url": request.path if private else _submitter_url("withdraw", item),
+        "problem": problem,
     }
+
+
+def _submitter_url(name: str, item: FeedbackItem) -> str:
+    return reverse(f"feedback:{name}", kwargs={"tracking_number": item.tracking_number})
+
+
+def _is_account_submitter(request: HttpRequest, item: FeedbackItem) -> bool:
+    user = request.user
+    return bool(
+        user.is_authenticated and FeedbackItem.objects.filter(pk=item.pk, submitter=user).exists()
+    )
 
 
 def _item_or_404(request: HttpRequest, tracking_number: str) -> FeedbackItem:
@@ -456,7 +571,76 @@ def _item_or_404(request: HttpRequest, tracking_number: str) -> FeedbackItem:
 @require_GET
 def feedback_item(request: HttpRequest, tracking_number: str) -> HttpResponse:
     item = _item_or_404(request, tracking_number)
-    return render(request, "feedback/item.html", _item_context(request, item))
+    submitter = _is_account_submitter(request, item)
+    return render(request, "feedback/item.html", _item_context(request, item, submitter=submitter))
+
+
+def _submitter_move(
+    request: HttpRequest, item: FeedbackItem, action: str, *, follow_token_ok: bool, page
+) -> HttpResponse | None:
+    """The submitter answers (provide_info) or withdraws. None when done; otherwise the page
+    again (`page(answer_form, problem, status)`) with what went wrong."""
+    form = None
+    message = ""
+    if action == "provide_info":
+        form = SubmitterAnswerForm(request.POST)
+        if not form.is_valid():
+            return page(form, _("Write your answer, then send it."), 400)
+        message = form.cleaned_data["message"]
+    elif action != "withdraw":
+        return page(None, _("There is no such action."), 400)
+    try:
+        throttling.throttle_write(request)
+    except throttling.RateLimited as limited:
+        return _with_retry_after(page(form, _too_many(limited), 429), limited)
+    expected = request.POST.get("expected_state", "")
+    try:
+        feedback_transition(
+            acting_user=request.user,
+            item=item,
+            action=action,
+            expected_state=expected if expected in State.values else None,
+            message=message,
+            follow_token_ok=follow_token_ok,
+        )
+    except FeedbackError as error:
+        if form is not None and error.field == "message":
+            form.add_error("message", error.message)
+        return page(form, error.message, error.status)
+    if action == "withdraw":
+        messages.success(request, _("Your feedback is withdrawn."))
+    else:
+        messages.success(request, _("Thank you: your answer was sent and the item is back in triage."))  # fmt: skip
+    return None
+
+
+def _submitter_view(request: HttpRequest, tracking_number: str, action: str) -> HttpResponse:
+    """The account submitter's answer or withdrawal, from the item's public page."""
+    item = _item_or_404(request, tracking_number)
+
+    def page(form, problem, status):
+        context = _item_context(
+            request,
+            item,
+            submitter=_is_account_submitter(request, item),
+            answer_form=form,
+            problem=problem,
+        )
+        return render(request, "feedback/item.html", context, status=status)
+
+    failed = _submitter_move(request, item, action, follow_token_ok=False, page=page)
+    return failed or HttpResponseRedirect(item.get_absolute_url(), status=303)
+
+
+@require_POST
+def feedback_answer(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    """The submitter's answer while the item needs information: back to triage."""
+    return _submitter_view(request, tracking_number, "provide_info")
+
+
+@require_POST
+def feedback_withdraw(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    return _submitter_view(request, tracking_number, "withdraw")
 
 
 def _endorse_partial(

@@ -1,3 +1,49 @@
-"""Routes owned by one part of the staff/notification pages; see feedback/staff_urls.py."""
+"""Working one item: the staff item page and the forms on it (POST only). Included by
+feedback/staff_urls.py under /staff/ with the namespace "staff"."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import urls as _public_urls  # noqa: F401  registers the feedback_tracking converter
+from . import views_work
+
+urlpatterns = [
+    path("items/<feedback_tracking:tracking_number>/", views_work.item_work, name="item"),
+    path(
+        "items/<feedback_tracking:tracking_number>/transition/",
+        views_work.item_transition,
+        name="item-transition",
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/assign/",
+        views_work.item_assign_view,
+        name="item-assign",
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/labels/",
+        views_work.item_labels_view,
+        name="item-labels",
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/notes/", views_work.item_note, name="item-note"
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/replies/",
+        views_work.item_reply,
+        name="item-reply",
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/position/",
+        views_work.item_position,
+        name="item-position",
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/prepare/",
+        views_work.item_prepare,
+        name="item-prepare",
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/publish/",
+        views_work.item_publish,
+        name="item-publish",
+    ),
+]

@@ -43,8 +43,14 @@ STAFF_ONLY_PATH_PREFIXES = ("/api/v1/audit/",)
 
 
 def public_operations_only(endpoints: list, **kwargs) -> list:
-    """drf-spectacular preprocessing hook for the public schema."""
-    return [e for e in endpoints if not e[0].startswith(STAFF_ONLY_PATH_PREFIXES)]
+    """drf-spectacular preprocessing hook for the public schema: leaves out the staff-only
+    prefixes and every view that says `staff_only = True`."""
+    return [
+        e
+        for e in endpoints
+        if not e[0].startswith(STAFF_ONLY_PATH_PREFIXES)
+        and not getattr(getattr(e[3], "cls", None), "staff_only", False)
+    ]
 
 
 class IsStaffMember(permissions.BasePermission):

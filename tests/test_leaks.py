@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from feedback import listing
 from feedback import selectors as feedback_selectors
+from feedback.messaging import unsubscribe_token
 from feedback.models import FeedbackItem, State, Visibility
 from feedback.services import (
     Quote,
@@ -199,6 +200,8 @@ def world(make_user) -> World:
         w.secrets[w.number(name)] = f"{name}: tracking number"
     feedback_report(acting_user=AnonymousUser(), item=w.items["public-1"],
                     reason=w.mark("report reason"))  # fmt: skip
+    _work_on(w, w.items["public-1"], triager=insider,
+             reviewer=make_user(f"reviewer{tag}", roles=["reviewer"], is_staff=True))  # fmt: skip
     for name in list(w.items):
         w.items[name] = FeedbackItem.objects.get(pk=w.items[name].pk)
 
@@ -219,6 +222,31 @@ def world(make_user) -> World:
         f"{spec.tracking_prefix}I-{year}-99999",
     ]
     return w
+
+
+def _work_on(w: World, item: FeedbackItem, *, triager, reviewer) -> None:
+    """Staff work a public item through the services: everything internal about it carries a
+    marker (internal notes and a reply in their thread, a label, the assignee's name, a
+    reviewer's position and rationale, a prepared but unpublished decision), beside what the
+    public may see (public moves, a public reply)."""
+    from feedback import transitions as work
+
+    w.secrets[reviewer.username] = "assignee's (a reviewer's) username"
+    w.secrets[reviewer.email] = "staff e-mail"
+    work.feedback_transition(acting_user=triager, item=item, action="triage")
+    label = work.label_create(acting_user=triager, name=w.mark("label name"))
+    work.item_labels_change(acting_user=triager, item=item, add=[label])
+    work.item_assign(acting_user=triager, item=item, assignee=reviewer)
+    note = work.note_add(acting_user=triager, item=item,
+                         body=f"{w.mark('internal note')} @{reviewer.username}")  # fmt: skip
+    work.note_add(acting_user=reviewer, item=item, parent=note,
+                  body=w.mark("internal note reply"))  # fmt: skip
+    work.note_add(acting_user=triager, item=item, body="Thanks, we are looking.", public=True)
+    work.feedback_transition(acting_user=triager, item=item, action="start_review")
+    work.decision_record(acting_user=reviewer, item=item, position="decline",
+                         rationale=w.mark("reviewer's rationale"))  # fmt: skip
+    work.decision_prepare(acting_user=reviewer, item=item, action="decline",
+                          rationale=w.mark("prepared decision rationale"))  # fmt: skip
 
 
 # --- Every route, and what fills it -----------------------------------------------------------
@@ -306,6 +334,10 @@ ACCOUNTS = {
     )
 }  # fmt: skip
 
+# The staff item page and its forms (each form POST only).
+_WORK_FORMS = ("", "transition/", "assign/", "labels/", "notes/", "replies/", "position/",
+               "prepare/", "publish/")  # fmt: skip
+
 ROUTES: dict[str, Way] = {
     "healthz": Way(),
     "favicon.ico": Way(),
@@ -323,6 +355,9 @@ ROUTES: dict[str, Way] = {
     "api/v1/feedback/": Way(kind="api", queries=lambda w: _list_filters(w, api=True)),
     "api/v1/feedback/<str:tracking_number>/": Way(kind="api"),
     "api/v1/feedback/<str:tracking_number>/endorse/": Way(kind="api"),  # POST only: 405
+    # Staff only (403 for the public), POST only.
+    "api/v1/feedback/<str:tracking_number>/transitions/<str:action>/": Way(kind="api"),
+    "api/v1/feedback/<str:tracking_number>/decisions/": Way(kind="api"),
     "api/v1/audit/events/": Way(
         kind="api", queries=("", "?visibility=internal", "?action=feedback.reported")
     ),
@@ -335,7 +370,23 @@ ROUTES: dict[str, Way] = {
     "feedback/<feedback_tracking:tracking_number>/follow/<str:token>/": Way(),
     "feedback/<feedback_tracking:tracking_number>/endorse/": Way(),  # POST only: 405
     "feedback/<feedback_tracking:tracking_number>/report/": Way(),
+    "feedback/<feedback_tracking:tracking_number>/answer/": Way(),  # POST only: 405
+    "feedback/<feedback_tracking:tracking_number>/withdraw/": Way(),  # POST only: 405
+    # Working one item (staff only: sign-in for the public); all but the page are POST only.
+    **{f"staff/items/<feedback_tracking:tracking_number>/{form}": Way() for form in _WORK_FORMS},
+    # Notifications: the unsubscribe link (no sign-in), follow buttons and the anonymous
+    # submitter's e-mail switch (POST only: 405).
+    "notifications/unsubscribe/<str:signed>/": Way(),
+    "notifications/follow/": Way(),
+    "notifications/unfollow/": Way(),
+    "notifications/private/<feedback_tracking:tracking_number>/<str:token>/": Way(),
     "specs/<slug:spec>/": Way(),
+    # The triage queue and labels (staff only: sign-in for the public).
+    "staff/queue/": Way(queries=lambda w: [*_list_filters(w, api=False), "?assignee=none"]),
+    "staff/queue/bulk/": Way(),  # POST only
+    "staff/queue/views/": Way(),  # POST only
+    "staff/queue/views/<int:view_id>/delete/": Way(),  # POST only
+    "staff/labels/": Way(),
     "specs/<slug:spec>/versions/<str:label>/": Way(gzip=True),
     "specs/<slug:spec>/versions/<str:label>/source.md": Way(),
     "specs/<slug:spec>/versions/<str:label>/clauses/<str:clause_id>/": Way(),
@@ -358,7 +409,18 @@ def _values(w: World) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         # Someone else's token, never the item's own (that page is the owner's, by design).
         "token": [BOGUS_TOKEN, w.tokens[w.number("public-1")], w.tokens[w.number("hidden")]],
         "key": ["bogus-key-0123"],
+        "action": ["triage", "accept", "no_such_action"],
         "uidb36": ["1"],
+        # A forged unsubscribe link, and real ones for an address that is no secret, one about
+        # an internal item (the page must not name it).
+        "signed": [
+            "not-a-signed-value",
+            unsubscribe_token(address="nobody@example.org", scope="all"),
+            unsubscribe_token(
+                address="nobody@example.org", scope=f"item:{w.items['internal-1'].pk}"
+            ),
+        ],
+        "view_id": ["1"],
     }
     missing = {
         "spec": ["no-such-spec"],
@@ -449,7 +511,8 @@ def commenter(make_user) -> Client:
 def _warm_caches(staff: Client, w: World, scanner: Scanner) -> Tally:
     """A staff member reads first, so any cache that kept what staff see would serve it to
     the public next. Staff do see the markers: a check that they are where they should be."""
-    urls = ["/", "/feedback/", f"/feedback/{w.number('internal-1')}/"]
+    urls = ["/", "/feedback/", f"/feedback/{w.number('internal-1')}/",
+            f"/staff/items/{w.number('public-1')}/"]  # fmt: skip
     for label in (LATEST, OLDER, w.draft_label):
         urls += [
             f"/specs/{SPEC}/versions/{label}/",
@@ -498,6 +561,8 @@ def test_canary_crawl_finds_nothing_anywhere(world, commenter, staff_client, mon
 
     staff = _warm_caches(staff_client(*ALL_ROLES, username="warmer"), world, scanner)
     assert {"internal-1: summary", "internal-1: quoted passage", "draft: text"} <= staff.found
+    assert {"internal note", "internal note reply", "label name", "reviewer's rationale",
+            "prepared decision rationale"} <= staff.found  # fmt: skip
 
     tallies = [
         crawl(Client(), probes, scanner, role="anonymous", inspect=_cache_policy(signed_in=False)),

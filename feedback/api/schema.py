@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
-from feedback.models import Kind, State
+from feedback.models import Kind, Visibility
 
 from . import schema_examples as samples
 from .serializers import (
@@ -126,12 +127,71 @@ FEEDBACK_CREATE = {
     },
 }
 
+
+def _building_public_schema() -> bool:
+    """True while the public schema (/api/schema/) is generated: its view patches in the
+    hook that leaves staff-only operations out."""
+    hooks = spectacular_settings.PREPROCESSING_HOOKS or []
+    return any(
+        getattr(hook, "__name__", str(hook)).endswith("public_operations_only") for hook in hooks
+    )
+
+
+class StaffParameter(OpenApiParameter):
+    """A parameter only staff may use: documented in the staff schema, left out of the public
+    one (where using it is refused like any unknown parameter)."""
+
+    @property
+    def exclude(self) -> bool:
+        return _building_public_schema()
+
+    @exclude.setter
+    def exclude(self, value: bool) -> None:
+        pass
+
+
+class OrderingParameter(OpenApiParameter):
+    """`ordering`: the public orderings, and for staff the triage queue's as well."""
+
+    PUBLIC = ["newest", "oldest", "most_endorsed"]
+    STAFF = ["waiting", "severity"]
+
+    @property
+    def enum(self) -> list[str]:
+        return self.PUBLIC if _building_public_schema() else self.PUBLIC + self.STAFF
+
+    @enum.setter
+    def enum(self, value) -> None:
+        pass
+
+    @property
+    def description(self) -> str:
+        if _building_public_schema():
+            return "Default `newest`."
+        return (
+            "Default `newest`. Staff also have `waiting` (oldest waiting in its current state "
+            "first) and `severity` (most severe first, then oldest waiting)."
+        )
+
+    @description.setter
+    def description(self, value) -> None:
+        pass
+
+
 _LIST_FILTERS = [
     OpenApiParameter("spec", OpenApiTypes.STR, description="Spec slug, e.g. `model-spec`."),
     OpenApiParameter("version", OpenApiTypes.STR, description="Version label."),
     OpenApiParameter("clause", OpenApiTypes.STR, description="Clause id, in the item's version."),
     OpenApiParameter("kind", OpenApiTypes.STR, enum=Kind.values, description="Kind of feedback."),
-    OpenApiParameter("state", OpenApiTypes.STR, enum=State.values, description="Current state."),
+    OpenApiParameter(
+        "state",
+        OpenApiTypes.STR,
+        description=(
+            "Current state: one (`received`), several separated by commas "
+            "(`received,triaged`), `active` (received, triaged, in_review, needs_info) or "
+            "`closed`. Default: every state."
+        ),
+    ),
     OpenApiParameter(
         "authority",
         OpenApiTypes.STR,
@@ -150,12 +210,39 @@ _LIST_FILTERS = [
             'web-search syntax: words, "a phrase", -excluded, or.'
         ),
     ),
-    OpenApiParameter(
-        "ordering",
+    StaffParameter(
+        "assignee",
         OpenApiTypes.STR,
-        enum=["newest", "oldest", "most_endorsed"],
-        description="Default `newest`.",
+        description="Staff only. A username, `me` (yourself) or `none` (unassigned).",
     ),
+    StaffParameter(
+        "label",
+        OpenApiTypes.STR,
+        description="Staff only. A label name, or several separated by commas (items with all).",
+    ),
+    StaffParameter(
+        "visibility",
+        OpenApiTypes.STR,
+        enum=Visibility.values,
+        description="Staff only. Public or internal items.",
+    ),
+    StaffParameter(
+        "endorsements", OpenApiTypes.INT, description="Staff only. At least this many endorsements."
+    ),
+    StaffParameter(
+        "age",
+        OpenApiTypes.INT,
+        description=(
+            "Staff only. Waiting at least this many days in the current state (since the last "
+            "state change, or since filing)."
+        ),
+    ),
+    StaffParameter(
+        "rank",
+        OpenApiTypes.INT,
+        description="Staff only. The clause's authority rank (0 = root/platform, 1 = system, …).",
+    ),
+    OrderingParameter("ordering", OpenApiTypes.STR),
     OpenApiParameter(
         "cursor", OpenApiTypes.STR, description="Opaque; follow the `next` and `previous` links."
     ),

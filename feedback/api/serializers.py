@@ -167,7 +167,26 @@ class FeedbackTurnSerializer(StrictSerializer):
     label = StrictChoiceField(choices=TURN_LABELS, required=False, allow_null=True, default=None)
 
 
-class FeedbackSubmitSerializer(StrictSerializer):
+class SharedFieldsMixin:
+    """DRF deep-copies every declared field for every serializer instance: for the submission
+    (twenty fields and two nested serializers) that is most of the cost of validating it. An
+    input serializer whose fields keep no per-request state and read no context can build its
+    bound fields once per process (on a template instance) and validate every request with
+    them. Only for such serializers."""
+
+    @property
+    def fields(self):
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_fields")
+        if shared is None:
+            template = cls.__new__(cls)
+            serializers.Serializer.__init__(template)
+            shared = serializers.Serializer.fields.__get__(template, cls)
+            cls._shared_fields = shared
+        return shared
+
+
+class FeedbackSubmitSerializer(SharedFieldsMixin, StrictSerializer):
     """What a submitter may send. Everything else about an item (its tracking number, state,
     moderation, counts, submitter account) is set by the service."""
 
@@ -394,8 +413,22 @@ class FeedbackEndorsementSerializer(serializers.Serializer):
     endorsement_count = serializers.IntegerField()
 
 
+# The list's parameters that go through the triage queue's parser (`feedback.queue`), so the
+# API and the queue mean the same by each filter.
+QUEUE_PARAMETERS = (
+    "state", "kind", "spec", "version", "clause", "authority", "has_passage", "assignee", "label",
+    "visibility", "endorsements", "age", "rank",
+)  # fmt: skip
+# Filters and orderings on what only staff see (assignment, labels, visibility, workflow age):
+# refused for everyone else like unknown parameters.
+STAFF_ONLY_PARAMETERS = ("assignee", "label", "visibility", "endorsements", "age", "rank")
+PUBLIC_ORDERINGS = ("newest", "oldest", "most_endorsed")
+STAFF_ORDERINGS = ("waiting", "severity")
+
+
 class FeedbackListQuerySerializer(StrictSerializer):
-    """The list's query parameters: an allowlist. Only public fields can be filtered on."""
+    """The list's query parameters: an allowlist. The public filters on public fields only;
+    staff also have the triage queue's filters (`STAFF_ONLY_PARAMETERS`)."""
 
     spec = StrictCharField(max_length=64, required=False, help_text="Spec slug.")
     version = StrictCharField(max_length=64, required=False, help_text="Version label.")
@@ -403,7 +436,11 @@ class FeedbackListQuerySerializer(StrictSerializer):
         max_length=128, required=False, help_text="Clause id (in the item's version)."
     )
     kind = StrictChoiceField(choices=Kind.choices, required=False)
-    state = StrictChoiceField(choices=State.choices, required=False)
+    state = StrictCharField(
+        max_length=300,
+        required=False,
+        help_text="A state, several separated by commas, `active` (waiting for staff) or `closed`.",
+    )
     authority = StrictCharField(
         max_length=32,
         required=False,
@@ -422,13 +459,50 @@ class FeedbackListQuerySerializer(StrictSerializer):
         help_text="Full-text search in summaries, details and quoted passages (web-search "
         'syntax: words, "a phrase", -excluded, or).',
     )
+    # Staff only.
+    assignee = StrictCharField(
+        max_length=150, required=False, help_text="Staff: a username, `me` or `none`."
+    )
+    label = StrictCharField(
+        max_length=500, required=False, help_text="Staff: label names, comma-separated (all)."
+    )
+    visibility = StrictChoiceField(choices=Visibility.choices, required=False)
+    endorsements = serializers.IntegerField(
+        min_value=0, max_value=100_000, required=False, help_text="Staff: at least this many."
+    )
+    age = serializers.IntegerField(
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        help_text="Staff: waiting at least this many days in the current state.",
+    )
+    rank = serializers.IntegerField(
+        min_value=0, max_value=1000, required=False, help_text="Staff: the clause's authority rank."
+    )
     ordering = StrictChoiceField(
-        choices=("newest", "oldest", "most_endorsed"), required=False, default="newest"
+        choices=PUBLIC_ORDERINGS + STAFF_ORDERINGS, required=False, default="newest"
     )
     cursor = StrictCharField(max_length=500, required=False, help_text="From `next`/`previous`.")
     page_size = serializers.IntegerField(
         min_value=1, max_value=100, required=False, default=25, help_text="1 to 100."
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        from feedback.queue import queue_parse
+
+        query: dict[str, str] = {}
+        for name in QUEUE_PARAMETERS:
+            value = attrs.get(name)
+            if value is None or value == "":
+                continue
+            query[name] = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+        params, errors = queue_parse(query, default_states=None)
+        if errors:
+            raise ValidationError(
+                {name: [str(m) for m in messages] for name, messages in errors.items()}
+            )
+        attrs["queue"] = params
+        return attrs
 
 
 ERROR_HELP = "Stable machine-readable code, e.g. `invalid` or `quote_mismatch`."

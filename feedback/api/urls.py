@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import transitions, views
 
 app_name = "feedback_api"
 urlpatterns = [
@@ -17,4 +17,5 @@ urlpatterns = [
         views.FeedbackEndorseView.as_view(),
         name="feedback-endorse",
     ),
+    *transitions.urls,  # staff: workflow actions and reviewers' positions
 ]

@@ -289,14 +289,21 @@ def _submission(data: dict[str, Any], version) -> Submission:
 
 
 _SAMPLE_NUMBER = "XX-0000-00000"
+_URL_SPLITS: dict[tuple[str, str, str], tuple[str, str]] = {}
 
 
 def _split_url(request: Request, path_of) -> tuple[str, str]:
-    """An item's absolute URL split around its tracking number."""
-    prefix, _, suffix = request.build_absolute_uri(path_of(_SAMPLE_NUMBER)).partition(
-        _SAMPLE_NUMBER
-    )
-    return prefix, suffix
+    """An item's absolute URL split around its tracking number (remembered per host)."""
+    key = (request.scheme, request.get_host(), path_of.__name__)
+    split = _URL_SPLITS.get(key)
+    if split is None:
+        prefix, _, suffix = request.build_absolute_uri(path_of(_SAMPLE_NUMBER)).partition(
+            _SAMPLE_NUMBER
+        )
+        split = (prefix, suffix)
+        if len(_URL_SPLITS) < 64:  # hosts are limited by ALLOWED_HOSTS
+            _URL_SPLITS[key] = split
+    return split
 
 
 class FeedbackDetailView(FeedbackAPIView):

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -197,11 +198,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# The hour (in TIME_ZONE) at which reviewers get their daily digest and staff their reminders.
+FEEDBACK_DIGEST_HOUR = int(env("FEEDBACK_DIGEST_HOUR", "7") or 7)
 # The outbox sweep re-queues undelivered messages every minute; a run that waited longer
 # than that in the queue is dropped (the next one does the same work).
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.sweep", "schedule": 60.0, "options": {"expires": 55}},
     "idempotency-purge": {"task": "feedback.purge_idempotency_records", "schedule": 86400.0},
+    # Daily. Both keep to one message per recipient per day (per ageing period for reminders),
+    # so an extra or a repeated run is harmless.
+    "feedback-reviewer-digest": {
+        "task": "feedback.send_reviewer_digest",
+        "schedule": crontab(minute=0, hour=FEEDBACK_DIGEST_HOUR),
+        "options": {"expires": 3600},
+    },
+    "feedback-ageing-reminders": {
+        "task": "feedback.send_ageing_reminders",
+        "schedule": crontab(minute=30, hour=FEEDBACK_DIGEST_HOUR),
+        "options": {"expires": 3600},
+    },
 }
 
 # --- REST API ---
@@ -255,6 +270,8 @@ MODELSPEC_DEFAULT_SPEC = env("MODELSPEC_DEFAULT_SPEC", "model-spec")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 MODELSPEC_DATA_DIR = BASE_DIR / "data" / "model-spec"
 MODELSPEC_MAX_IMPORT_BYTES = 5 * 1024 * 1024
+# Items waiting longer than this in one state are highlighted in the triage queue.
+FEEDBACK_AGEING_DAYS = int(env("FEEDBACK_AGEING_DAYS", "14") or 14)
 
 LOGGING = {
     "version": 1,
