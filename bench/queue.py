@@ -123,7 +123,8 @@ def _array(values) -> str:
 
 
 def _pick(weighted, draw: str) -> str:
-    """CASE expression mapping a uniform draw in [0, 1) onto weighted values."""
+    """CASE expression mapping a uniform draw in [0, 1) onto weighted values. `draw` must be a
+    column, not random() itself, which each WHEN would evaluate anew."""
     total = sum(w for _, w in weighted)
     parts, acc = [], 0
     for value, weight in weighted[:-1]:
@@ -345,7 +346,9 @@ def _insert_sql(*, spec_prefix: str, per_version: list[int], staff_ids: list[int
             FROM (
                 SELECT a.*, extract(year FROM a.created_at)::int AS year,
                        '{spec_prefix}' || CASE WHEN a.internal THEN 'I' ELSE '' END AS prefix,
-                       {_pick(STATES, "a.r_state")} AS state
+                       {_pick(STATES, "a.r_state")} AS state,
+                       {_pick(KINDS, "a.r_kind")} AS kind,
+                       {_pick(SEVERITIES, "a.r_severity")} AS severity
                 FROM (
                     SELECT g.i,
                            random() < {INTERNAL_SHARE} AS internal,
@@ -358,8 +361,7 @@ def _insert_sql(*, spec_prefix: str, per_version: list[int], staff_ids: list[int
                            random() AS r_example,
                            {nv} - 1 - floor({nv} * power(random(), 1.8))::int AS vrank,
                            random() AS r_clause,
-                           {_pick(KINDS, "random()")} AS kind,
-                           {_pick(SEVERITIES, "random()")} AS severity,
+                           random() AS r_kind, random() AS r_severity,
                            left({summaries}, 200) AS summary,
                            CASE WHEN random() < 0.3 THEN ''
                                 ELSE {sentence} || ' ' || {sentence} END AS body,
@@ -892,7 +894,9 @@ def run(args: argparse.Namespace, stack: Stack) -> bool:
             f"== measuring {len(CASES)} cases at {rows:,} rows, {repeat} timed requests each "
             f"(in-process, Django test Client); hot clause {fill['hot']}, rare {fill['rare']}"
         )
+        load_before = os.getloadavg()[0]
         measured[size_name], skipped = measure_all(measurer, repeat, fill)
+        say(f"   load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
         connection.close()
 
     return report(args, measured, skipped, seed_seconds)

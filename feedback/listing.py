@@ -190,7 +190,9 @@ def _cursor_read(cursor: str, sort: str) -> tuple[str, list] | None:
 
 
 def _keyset(ordering: tuple[str, ...], values: list, *, after: bool) -> Q:
-    """Rows strictly after (or before) `values` in `ordering`, lexicographically."""
+    """Rows strictly after (or before) `values` in `ordering`, lexicographically. The bound on
+    the first column repeats what the OR implies, so PostgreSQL seeks the index there instead
+    of reading every row before the cursor (bench/queue.py: 0.7 s -> ms at a million rows)."""
     condition = Q(pk__in=[])
     for i, name in enumerate(ordering):
         descending = name.startswith("-")
@@ -198,7 +200,9 @@ def _keyset(ordering: tuple[str, ...], values: list, *, after: bool) -> Q:
         lookup = "lt" if descending == after else "gt"
         equal = {other.lstrip("-"): values[j] for j, other in enumerate(ordering[:i])}
         condition |= Q(**equal, **{f"{column}__{lookup}": values[i]})
-    return condition
+    first = ordering[0]
+    seek = "lte" if first.startswith("-") == after else "gte"
+    return Q(**{f"{first.lstrip('-')}__{seek}": values[0]}) & condition
 
 
 def tracker_page(*, viewer, filters: TrackerFilters, cursor: str = "") -> TrackerPage:

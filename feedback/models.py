@@ -196,6 +196,12 @@ class FeedbackItem(models.Model):
                 name="feedback_queue_waiting",
             ),
             models.Index(
+                "state",
+                Coalesce("state_changed_at", "created_at"),
+                "tracking_number",
+                name="feedback_queue_state_waiting",
+            ),
+            models.Index(
                 OrderBy(F("endorsement_count"), descending=True),
                 Coalesce("state_changed_at", "created_at"),
                 "tracking_number",

@@ -11,6 +11,8 @@ SOURCES = ["modelspec_site", "revisions", "feedback", "templates"]
 ALLOWED = {
     ("mark_safe(", "revisions/templatetags/spec_text.py"): 2,
     ("mark_safe(", "revisions/views.py"): 1,
+    # RFC 8058 one-click unsubscribe: mail clients POST without a CSRF token (import + use).
+    ("csrf_exempt", "feedback/views_notify.py"): 2,
 }
 PATTERNS = ["mark_safe(", "csrf_exempt", ".raw(", ".extra(", "|safe", "{% autoescape off"]
 

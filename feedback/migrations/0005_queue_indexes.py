@@ -23,6 +23,15 @@ class Migration(migrations.Migration):
         AddIndexConcurrently(
             model_name="feedbackitem",
             index=models.Index(
+                models.F("state"),
+                django.db.models.functions.comparison.Coalesce("state_changed_at", "created_at"),
+                models.F("tracking_number"),
+                name="feedback_queue_state_waiting",
+            ),
+        ),
+        AddIndexConcurrently(
+            model_name="feedbackitem",
+            index=models.Index(
                 models.OrderBy(models.F("endorsement_count"), descending=True),
                 django.db.models.functions.comparison.Coalesce("state_changed_at", "created_at"),
                 models.F("tracking_number"),

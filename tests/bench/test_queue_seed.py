@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from django.db.models import Count
 
-from bench.queue import INTERNAL_SHARE, LABELS, STAFF, seed_items
+from bench.queue import INTERNAL_SHARE, KINDS, LABELS, SEVERITIES, STAFF, STATES, seed_items
 from feedback.models import FeedbackItem, State, TrackingCounter
 from feedback.urls import TrackingNumberConverter
 
@@ -72,8 +72,16 @@ def test_spread(seeded):
     closed = sum(states[s] for s in ("declined", "duplicate", "deferred", "incorporated", "spam"))
     assert 0.05 * ROWS < closed < 0.3 * ROWS  # ...some are closed
     assert len(states) >= 8
-    assert len({item.kind for item in items}) >= 6
-    assert len({item.severity for item in items}) == 4
+    # Each kind and severity near its weight (not only the first ones of the list).
+    for weighted, values in (
+        (KINDS, Counter(item.kind for item in items)),
+        (SEVERITIES, Counter(item.severity for item in items)),
+        (STATES, states),
+    ):
+        total = sum(weight for _, weight in weighted)
+        for value, weight in weighted:
+            expected = ROWS * weight / total
+            assert expected / 3 - 3 <= values[value] <= expected * 2 + 5, (value, values)
     internal = sum(item.visibility == "internal" for item in items)
     assert 0.5 * INTERNAL_SHARE * ROWS < internal < 2 * INTERNAL_SHARE * ROWS
     assert len({item.version_id for item in items}) == 3

@@ -129,3 +129,26 @@ def test_the_anonymous_submitter_switches_mail_through_the_private_link(client, 
     start = last_id()
     feedback_transition(acting_user=triager, item=item, action="start_review")
     assert recipients(after=start) == ["anon@example.org"]
+
+
+def test_the_button_context_draws_the_current_state(rf, make_user, file_item):
+    from django.template.loader import render_to_string
+
+    from feedback.views_notify import follow_button_context
+
+    item = file_item()
+    request = rf.get(item.get_absolute_url())
+    request.user = make_user("reader")
+    html = render_to_string(
+        "feedback/notify_follow.html",
+        {"follow": follow_button_context(request, item=item)},
+        request=request,
+    )
+    assert 'aria-pressed="false"' in html and f'value="{item.tracking_number}"' in html
+    Subscription.objects.create(user=request.user, item=item)
+    html = render_to_string(
+        "feedback/notify_follow.html",
+        {"follow": follow_button_context(request, item=item)},
+        request=request,
+    )
+    assert 'aria-pressed="true"' in html and f'action="{UNFOLLOW}"' in html
