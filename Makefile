@@ -27,7 +27,7 @@ bench-submit: venv
 	.venv/bin/python bench/submit.py
 
 bench-queue: venv
-	.venv/bin/python bench/queue.py $(ARGS)
+	.venv/bin/python bench/triage_queue.py $(ARGS)
 
 clean:
 	rm -rf var .venv

@@ -192,7 +192,7 @@ def _cursor_read(cursor: str, sort: str) -> tuple[str, list] | None:
 def _keyset(ordering: tuple[str, ...], values: list, *, after: bool) -> Q:
     """Rows strictly after (or before) `values` in `ordering`, lexicographically. The bound on
     the first column repeats what the OR implies, so PostgreSQL seeks the index there instead
-    of reading every row before the cursor (bench/queue.py: 0.7 s -> ms at a million rows)."""
+    of reading every row before the cursor (bench/triage_queue.py: 0.7 s -> ms at a million rows)."""
     condition = Q(pk__in=[])
     for i, name in enumerate(ordering):
         descending = name.startswith("-")

@@ -187,7 +187,7 @@ class FeedbackItem(models.Model):
             models.Index(fields=["assignee", "state"]),
             # The triage queue's sorts (feedback.queue.SORTS) and the lists' newest/most
             # endorsed orders, so a first page reads 50 rows of an index instead of sorting a
-            # million (measured by bench/queue.py). `waiting_at` is
+            # million (measured by bench/triage_queue.py). `waiting_at` is
             # Coalesce(state_changed_at, created_at); the severity rank must stay the same
             # expression as queue.severity_rank().
             models.Index(

@@ -92,7 +92,7 @@ def _after(fields: tuple[str, ...], key: list[Any], *, backwards: bool) -> Q:
             step &= Q(**{earlier.lstrip("-"): value})
         condition |= step
     # The same bound on the first field alone: implied by the OR, but it lets PostgreSQL seek
-    # the index to the cursor instead of reading every row before it (bench/queue.py).
+    # the index to the cursor instead of reading every row before it (bench/triage_queue.py).
     first_descending = fields[0].startswith("-") != backwards
     seek = Q(**{f"{fields[0].lstrip('-')}__{'lte' if first_descending else 'gte'}": key[0]})
     return seek & condition

@@ -1,5 +1,5 @@
 """Indexes for the triage queue's sorts and the lists' newest / most endorsed orders, measured
-by bench/queue.py at a million items. Built CONCURRENTLY: a live table keeps taking writes."""
+by bench/triage_queue.py at a million items. Built CONCURRENTLY: a live table keeps taking writes."""
 
 import django.db.models.functions.comparison
 from django.contrib.postgres.operations import AddIndexConcurrently

@@ -1,4 +1,4 @@
-"""bench/queue.py's seeder, on a few hundred rows: the spread it promises, and rows the site
+"""bench/triage_queue.py's seeder, on a few hundred rows: the spread it promises, and rows the site
 accepts as its own (well-formed unique tracking numbers, targets that exist, valid passages)."""
 
 import re
@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from django.db.models import Count
 
-from bench.queue import INTERNAL_SHARE, KINDS, LABELS, SEVERITIES, STAFF, STATES, seed_items
+from bench.triage_queue import INTERNAL_SHARE, KINDS, LABELS, SEVERITIES, STAFF, STATES, seed_items
 from feedback.models import FeedbackItem, State, TrackingCounter
 from feedback.urls import TrackingNumberConverter
 
