@@ -476,7 +476,7 @@ def profile(stack: DurableStack, base: str, outdir: Path, duration: int, wrk_opt
                 "--rate",
                 "100",
                 "--format",
-                "flamegraph",
+                os.environ.get("BENCH_PYSPY_FORMAT", "flamegraph"),
                 "--output",
                 str(outdir / f"submit-{pid}.svg"),
             ],

@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from modelspec_site.audit.selectors import event_list
 from revisions.models import ClauseText
 
+from .api.pagination import keyset_after
 from .models import Endorsement, FeedbackItem, Note, State, Transition, Visibility
 from .selectors import PUBLIC_FIELDS, feedback_visible_to, placed_for, viewer_is_staff
 from .services import token_hash
@@ -190,19 +191,9 @@ def _cursor_read(cursor: str, sort: str) -> tuple[str, list] | None:
 
 
 def _keyset(ordering: tuple[str, ...], values: list, *, after: bool) -> Q:
-    """Rows strictly after (or before) `values` in `ordering`, lexicographically. The bound on
-    the first column repeats what the OR implies, so PostgreSQL seeks the index there instead
-    of reading every row before the cursor (bench/triage_queue.py: 0.7 s -> ms at a million rows)."""
-    condition = Q(pk__in=[])
-    for i, name in enumerate(ordering):
-        descending = name.startswith("-")
-        column = name.lstrip("-")
-        lookup = "lt" if descending == after else "gt"
-        equal = {other.lstrip("-"): values[j] for j, other in enumerate(ordering[:i])}
-        condition |= Q(**equal, **{f"{column}__{lookup}": values[i]})
-    first = ordering[0]
-    seek = "lte" if first.startswith("-") == after else "gte"
-    return Q(**{f"{first.lstrip('-')}__{seek}": values[0]}) & condition
+    """Rows strictly after (or before) `values` in `ordering`: a row-value comparison that the
+    sort's index serves as a seek (see `api.pagination.keyset_after`)."""
+    return keyset_after(ordering, values, backwards=not after)
 
 
 def tracker_page(*, viewer, filters: TrackerFilters, cursor: str = "") -> TrackerPage:

@@ -90,13 +90,25 @@ class TrackingCounter(models.Model):
 
 
 class FeedbackItem(models.Model):
-    tracking_number = models.CharField(_("tracking number"), max_length=32, unique=True)
-    spec = models.ForeignKey(Spec, on_delete=models.PROTECT, related_name="feedback")
-    version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="feedback")
+    # Unique through Meta.constraints (no extra LIKE index: nothing searches numbers by prefix).
+    # Single-column indexes are left out where a composite index leads with the column, and
+    # mostly-empty foreign keys get partial indexes: every index costs each submission a write.
+    tracking_number = models.CharField(_("tracking number"), max_length=32)
+    spec = models.ForeignKey(
+        Spec, on_delete=models.PROTECT, related_name="feedback", db_index=False
+    )
+    version = models.ForeignKey(
+        Version, on_delete=models.PROTECT, related_name="feedback", db_index=False
+    )
     clause = models.ForeignKey(Clause, on_delete=models.PROTECT, related_name="feedback")
     clause_text = models.ForeignKey(ClauseText, on_delete=models.PROTECT, related_name="feedback")
     example = models.ForeignKey(
-        Example, null=True, blank=True, on_delete=models.PROTECT, related_name="feedback"
+        Example,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="feedback",
+        db_index=False,
     )
     # W3C Web Annotation selectors against clause_text.plain_text.
     quote_exact = models.TextField(_("quoted passage"), blank=True)
@@ -130,6 +142,7 @@ class FeedbackItem(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="feedback_items",
+        db_index=False,
     )
     submitter_name = models.CharField(_("name"), max_length=100, blank=True)
     submitter_email = models.EmailField(_("e-mail (private)"), blank=True)
@@ -153,6 +166,7 @@ class FeedbackItem(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_feedback",
         verbose_name=_("assignee"),
+        db_index=False,
     )
     labels = models.ManyToManyField("Label", blank=True, related_name="items")
     duplicate_of = models.ForeignKey(
@@ -162,6 +176,7 @@ class FeedbackItem(models.Model):
         on_delete=models.PROTECT,
         related_name="duplicates",
         verbose_name=_("duplicate of"),
+        db_index=False,
     )
     # The public rationale of the latest closing decision (also on its Transition row).
     resolution = models.TextField(_("public rationale"), blank=True)
@@ -174,7 +189,7 @@ class FeedbackItem(models.Model):
         db_persist=True,
     )
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -218,10 +233,24 @@ class FeedbackItem(models.Model):
                 fields=["-endorsement_count", "-created_at", "-tracking_number"],
                 name="feedback_most_endorsed",
             ),
+            models.Index(
+                fields=["example"], condition=Q(example__isnull=False), name="feedback_example"
+            ),
+            models.Index(
+                fields=["submitter"],
+                condition=Q(submitter__isnull=False),
+                name="feedback_submitter",
+            ),
+            models.Index(
+                fields=["duplicate_of"],
+                condition=Q(duplicate_of__isnull=False),
+                name="feedback_duplicate_of",
+            ),
             GinIndex(fields=["search"], name="feedback_search_gin"),
             GinIndex(OpClass(Upper("summary"), name="gin_trgm_ops"), name="feedback_summary_trgm"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["tracking_number"], name="feedback_tracking_unique"),
             models.CheckConstraint(
                 condition=Q(position_start__isnull=True)
                 | Q(position_end__gt=models.F("position_start")),

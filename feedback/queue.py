@@ -30,6 +30,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from revisions.models import ClauseText
+
+from .api.pagination import keyset_after
 from .errors import FeedbackError
 from .models import FeedbackItem, Kind, Label, SavedView, Severity, State, Visibility
 from .selectors import feedback_visible_to, viewer_is_staff
@@ -293,7 +296,12 @@ def queue_filter(
     if params.get("version"):
         items = items.filter(version__label=params["version"])
     if params.get("clause"):
-        items = items.filter(clause_text__anchor=params["clause"])
+        # The anchor's clause texts first (one small query, made whenever the filter is
+        # given): with the ids as constants PostgreSQL sees how many items a rare clause has
+        # and reads its index, instead of walking the sort order through a join
+        # (bench/triage_queue.py, "clause (rare)").
+        texts = ClauseText.objects.filter(anchor=params["clause"]).values_list("id", flat=True)
+        items = items.filter(clause_text_id__in=list(texts))
     if params.get("authority"):
         items = items.filter(clause_text__authority=params["authority"])
     if params.get("rank") is not None:
@@ -395,14 +403,9 @@ def cursor_read(cursor: str, sort: str) -> tuple[str, list] | None:
 
 
 def _beyond(ordering: tuple[str, ...], key: list, *, after: bool) -> Q:
-    """Rows strictly after (or before) `key` in `ordering`, lexicographically."""
-    condition = Q(pk__in=[])
-    for i, name in enumerate(ordering):
-        column = name.lstrip("-")
-        lookup = "lt" if name.startswith("-") == after else "gt"
-        equal = {other.lstrip("-"): key[j] for j, other in enumerate(ordering[:i])}
-        condition |= Q(**equal, **{f"{column}__{lookup}": key[i]})
-    return condition
+    """Rows strictly after (or before) `key` in `ordering`: for the same-direction sorts a
+    row-value comparison the sort's index seeks to (see `api.pagination.keyset_after`)."""
+    return keyset_after(ordering, key, backwards=not after)
 
 
 def queue_page(

@@ -25,6 +25,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -42,7 +43,7 @@ from revisions.models import AuthorityLevel, Spec
 
 from . import queue
 from .errors import FeedbackError
-from .models import FeedbackItem, Kind, Label, State, Visibility
+from .models import FeedbackItem, Kind, Label, Severity, State, Visibility
 from .selectors import feedback_visible_to
 from .transitions import feedback_transition, item_assign, item_labels_change, label_create
 from .workflow import ACTIONS, ACTIVE_STATES
@@ -86,6 +87,31 @@ def staff_item_url(tracking_number: str) -> str:
         return reverse("staff:item", kwargs={"tracking_number": tracking_number})
     except NoReverseMatch:  # the item page ships separately
         return f"/staff/items/{tracking_number}/"
+
+
+_URL_SENTINEL = "ZZ-0000-00000"  # matches the tracking-number converter, never a real number
+
+
+def _rows_prepare(items: list[FeedbackItem], *, now: dt.datetime) -> None:
+    """What each row shows, computed once here rather than per row in the template: the item
+    link (one reverse() for the page), the choice labels (`get_FOO_display` hashes every lazy
+    label of the field on each call), the age and the overdue flag."""
+    head, _sep, tail = staff_item_url(_URL_SENTINEL).partition(_URL_SENTINEL)
+    states = {value: str(label) for value, label in State.choices}
+    kinds = {value: str(label) for value, label in Kind.choices}
+    severities = {value: str(label) for value, label in Severity.choices}
+    cutoff = now - dt.timedelta(days=queue.ageing_days())
+    select = _("Select %(number)s")
+    for item in items:
+        number = item.tracking_number
+        item.staff_url = f"{head}{number}{tail}"
+        item.select_label = select % {"number": number}
+        item.state_label = states.get(item.state, item.state)
+        item.kind_label = kinds.get(item.kind, item.kind)
+        item.severity_label = severities.get(item.severity, item.severity)
+        item.overdue = item.waiting_at <= cutoff
+        item.waited = timesince(item.waiting_at, now)
+        item.label_names = [label.name for label in item.labels.all()]
 
 
 # --- The queue --------------------------------------------------------------------------------
@@ -145,9 +171,8 @@ def _queue_context(request: HttpRequest, query: QueryDict, *, outcome=None) -> t
         extra["cursor"] = page_cursor
         return f"{base}?{'&'.join(p for p in (current, extra.urlencode()) if p)}"
 
-    for item in page.items:
-        item.staff_url = staff_item_url(item.tracking_number)
     now = timezone.now()
+    _rows_prepare(page.items, now=now)
     context = {
         "page": page,
         "params": params,

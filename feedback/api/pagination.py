@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from .errors import ApiError
@@ -81,8 +81,48 @@ def _decode(cursor: str, ordering_name: str, fields: tuple[str, ...]) -> tuple[l
         raise _invalid() from None
 
 
-def _after(fields: tuple[str, ...], key: list[Any], *, backwards: bool) -> Q:
-    """Rows strictly after `key` in the order `fields` (before it when `backwards`)."""
+class RowCompare(Func):
+    """`(a, b, c) < (%s, %s, %s)`: PostgreSQL's row-value comparison, lexicographic like a
+    keyset cursor. When every column of the order has the same direction, a btree index on
+    those columns uses it as one index condition: the scan starts at the cursor, whatever the
+    number of ties on the first column. The values are query parameters."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, columns: list[Any], values: list[Any], *, operator: str) -> None:
+        if operator not in ("<", ">") or len(columns) != len(values) or not columns:
+            raise ValueError("RowCompare needs one value per column and < or >")
+        self.operator = operator
+        self.width = len(columns)
+        super().__init__(*(F(c) if isinstance(c, str) else c for c in columns),
+                         *(Value(v) for v in values))  # fmt: skip
+
+    def as_sql(self, compiler, connection, **extra_context):
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, more = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(more)
+        left, right = ", ".join(parts[: self.width]), ", ".join(parts[self.width :])
+        return f"(({left}) {self.operator} ({right}))", params
+
+
+def keyset_after(fields: tuple[str, ...], key: list[Any], *, backwards: bool = False) -> Q:
+    """Rows strictly after `key` in the order `fields` (before it when `backwards`); `fields`
+    are names or "-names" of columns or annotations, `key` the boundary row's values.
+
+    Every field in the same direction: one row-value comparison, which an index on the order
+    serves as a seek (bench/triage_queue.py: the most-endorsed lists at their middle row went
+    from ~100 ms of SQL to a few ms, because the first column alone, `endorsement_count <= 0`,
+    does not narrow the 60 % of items without endorsements). Mixed directions have no row
+    form: the lexicographic OR, plus the bound on the first field that the OR implies, so
+    PostgreSQL can at least seek the index to the first field's value."""
+    directions = {f.startswith("-") for f in fields}
+    if len(directions) == 1:
+        descending = fields[0].startswith("-") != backwards
+        names = [f.lstrip("-") for f in fields]
+        return Q(RowCompare(names, list(key), operator="<" if descending else ">"))
     condition = Q(pk__in=[])
     for index, field in enumerate(fields):
         name = field.lstrip("-")
@@ -91,11 +131,12 @@ def _after(fields: tuple[str, ...], key: list[Any], *, backwards: bool) -> Q:
         for earlier, value in zip(fields[:index], key[:index], strict=True):
             step &= Q(**{earlier.lstrip("-"): value})
         condition |= step
-    # The same bound on the first field alone: implied by the OR, but it lets PostgreSQL seek
-    # the index to the cursor instead of reading every row before it (bench/triage_queue.py).
     first_descending = fields[0].startswith("-") != backwards
     seek = Q(**{f"{fields[0].lstrip('-')}__{'lte' if first_descending else 'gte'}": key[0]})
     return seek & condition
+
+
+_after = keyset_after
 
 
 def _reversed(fields: tuple[str, ...]) -> tuple[str, ...]:
