@@ -280,7 +280,7 @@ def _apply(*, acting_user, item, spec, rationale, duplicate_of, message) -> Feed
         actor="system"
         if spec.target == State.INCORPORATED and user is None
         else (user or "anonymous"),
-        action=f"feedback.{spec.name}",
+        action=spec.event,
         subjects=[item] + ([duplicate_of] if duplicate_of else []),
         visibility=item.visibility,
         data={

@@ -435,7 +435,7 @@ TRANSITION_LABELS = {
 _SHOWN_ELSEWHERE = (
     "feedback.endorsed",
     "feedback.replied",
-    *(f"feedback.{name}" for name in workflow.ACTIONS),
+    *(action.event for action in workflow.ACTIONS.values()),
 )
 # A message that travels with a move (the question, the submitter's answer) is a Note made in
 # the same transaction, just before the Transition row.

@@ -60,6 +60,11 @@ class Action:
     def allows(self, state: str) -> bool:
         return state in self.sources
 
+    @property
+    def event(self) -> str:
+        """The ledger action it records: namespaced and past tense (`feedback.triaged`)."""
+        return EVENT_ACTIONS[self.name]
+
 
 def _action(name, label, sources, target, actors, requires=(), **extra) -> Action:
     return Action(
@@ -81,6 +86,21 @@ _CLOSED_REOPENABLE = (
     State.DEFERRED,
     State.WITHDRAWN,
 )
+
+EVENT_ACTIONS: dict[str, str] = {
+    "triage": "feedback.triaged",
+    "start_review": "feedback.review_started",
+    "request_info": "feedback.info_requested",
+    "provide_info": "feedback.info_provided",
+    "mark_duplicate": "feedback.marked_duplicate",
+    "decline": "feedback.declined",
+    "mark_spam": "feedback.marked_spam",
+    "defer": "feedback.deferred",
+    "accept": "feedback.accepted",
+    "incorporate": "feedback.incorporated",
+    "reopen": "feedback.reopened",
+    "withdraw": "feedback.withdrawn",
+}
 
 ACTIONS: dict[str, Action] = {
     a.name: a

@@ -243,7 +243,7 @@ def test_a_worker_killed_mid_send_still_delivers_each_message_once(
 
     # 1. The web process commits the transition; its four deliveries wait in Redis.
     _python(TRIAGE, env, str(item.pk), str(triager.pk))
-    event = Event.objects.get(action="feedback.triage")
+    event = Event.objects.get(action="feedback.triaged")
     rows = OutboxMessage.objects.filter(event_seq=event.seq, kind="feedback.transition")
     assert set(rows.values_list("recipient", flat=True)) == expected
 

@@ -74,7 +74,7 @@ def test_a_triager_triages(staff_client, item):
     transition = Transition.objects.get(item=item)
     assert (transition.actor_label, transition.action) == ("tri", "triage")
     assert Event.objects.count() == events + 1
-    assert Event.objects.get(seq=transition.event_seq).action == "feedback.triage"
+    assert Event.objects.get(seq=transition.event_seq).action == "feedback.triaged"
 
 
 def test_an_action_that_needs_nothing_takes_no_body(staff_client, item):

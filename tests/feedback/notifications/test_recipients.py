@@ -48,7 +48,7 @@ def test_a_public_state_change_reaches_the_submitter_and_followers_once(world):
     got = rows(after=start)
     assert "triager@example.org" not in got
     assert "otherfan@example.org" not in got and "bystander@example.org" not in got
-    event = Event.objects.get(action="feedback.triage")
+    event = Event.objects.get(action="feedback.triaged")
     assert {m.event_seq for m in got.values()} == {event.seq}
     message = got["anon@example.org"]
     assert message.subject == f"[{item.tracking_number}] Triaged"
@@ -63,7 +63,7 @@ def test_a_public_state_change_reaches_the_submitter_and_followers_once(world):
 
 def test_the_same_event_never_queues_twice(world):
     feedback_transition(acting_user=world["triager"], item=world["item"], action="triage")
-    event = Event.objects.get(action="feedback.triage")
+    event = Event.objects.get(action="feedback.triaged")
     count = OutboxMessage.objects.count()
     item = FeedbackItem.objects.get(pk=world["item"].pk)
     from django.db import transaction

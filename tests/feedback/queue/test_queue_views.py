@@ -146,7 +146,7 @@ def test_bulk_triage_reports_a_conflict_without_failing_the_others(make_item, st
     assert done == [a.tracking_number, c.tracking_number]
     assert "someone else acted on it first" in page
     # Each item went through the service: one ledger event each, by this triager.
-    triaged = Event.objects.filter(action="feedback.triage", actor_label="tri")
+    triaged = Event.objects.filter(action="feedback.triaged", actor_label="tri")
     assert triaged.count() == 2
     # The refreshed list shows the new states.
     assert page.count("fb-state-triaged") == 3

@@ -57,7 +57,7 @@ def test_a_move_without_fields_redirects_and_records_one_event(file_item, as_sta
     assert response.status_code == 303 and response["Location"] == page_url(item)
     item.refresh_from_db()
     assert item.state == State.TRIAGED
-    assert Event.objects.filter(action="feedback.triage").count() == 1
+    assert Event.objects.filter(action="feedback.triaged").count() == 1
     assert "The item is now “Triaged”" in client.get(page_url(item)).content.decode()
 
 

@@ -80,7 +80,7 @@ def test_the_rationale_is_public_and_bounded(item_in, editor):
     )
     row = FeedbackItem.objects.get(pk=item.pk)
     assert row.resolution == "Out of scope."
-    event = Event.objects.filter(action="feedback.decline").get()
+    event = Event.objects.filter(action="feedback.declined").get()
     assert (event.visibility, event.data["rationale"]) == ("public", "Out of scope.")
 
 
@@ -156,7 +156,7 @@ def test_marking_a_duplicate_points_to_the_original_and_moves_support(
     assert set(original.endorsements.values_list("user__username", flat=True)) == {"fan", "both"}
     assert (original.endorsement_count, item.endorsement_count) == (2, 1)
     assert Subscription.objects.filter(item=original, user=fan).exists()
-    event = Event.objects.filter(action="feedback.mark_duplicate").get()
+    event = Event.objects.filter(action="feedback.marked_duplicate").get()
     assert event.data["duplicate_of"] == original.tracking_number
     assert {s["id"] for s in event.subjects} == {str(item.pk), str(original.pk)}
 

@@ -97,7 +97,7 @@ def test_every_state_and_action(state, name, item_in, file_item, make_user, staf
     events = list(Event.objects.filter(seq__gt=before.last_seq))
     assert len(events) == 1
     event = events[0]
-    assert event.action == f"feedback.{name}"
+    assert event.action == workflow.EVENT_ACTIONS[name]
     assert transition.event_seq == event.seq
     assert (event.data["from"], event.data["to"]) == (state, target)
     assert event.data["tracking_number"] == item.tracking_number
