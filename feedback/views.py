@@ -33,7 +33,7 @@ from modelspec_site.audit.selectors import event_list_for_subject
 from revisions import selectors as revisions_selectors
 from revisions.models import AuthorityLevel, ClauseText, Example, Spec, Version
 
-from . import anchoring, listing, throttling, workflow
+from . import anchoring, listing, throttling, views_notify, workflow
 from .errors import AlreadyEndorsed, CommentPeriodClosed, FeedbackError
 from .forms import FeedbackForm, ReportForm, SimilarForm, TargetForm, TrackerForm
 from .forms_work import SubmitterAnswerForm
@@ -397,14 +397,20 @@ def feedback_follow(request: HttpRequest, tracking_number: str, token: str) -> H
     if request.method == "POST":
 
         def page(form, problem, status):
-            context = _item_context(request, item, private=True, answer_form=form, problem=problem)
+            context = _item_context(
+                request, item, private=True, answer_form=form, problem=problem, follow_token=token
+            )
             return _private(render(request, "feedback/item.html", context, status=status))
 
         action = request.POST.get("action", "")
         failed = _submitter_move(request, item, action, follow_token_ok=True, page=page)
         return failed or _private(HttpResponseRedirect(request.path, status=303))
     return _private(
-        render(request, "feedback/item.html", _item_context(request, item, private=True))
+        render(
+            request,
+            "feedback/item.html",
+            _item_context(request, item, private=True, follow_token=token),
+        )
     )
 
 
@@ -517,6 +523,7 @@ def _item_context(
     submitter: bool = False,
     answer_form: SubmitterAnswerForm | None = None,
     problem: str = "",
+    follow_token: str = "",
 ) -> dict:
     """The item page. `private` is the submitter's follow-link page; `submitter` offers the
     submitter's own moves (answer while the item needs information, withdraw)."""
@@ -547,6 +554,18 @@ def _item_context(
         "answer_url": request.path if private else _submitter_url("answer", item),
         "withdraw_url": request.path if private else _submitter_url("withdraw", item),
         "problem": problem,
+        # Following: accounts follow public items; the anonymous submitter switches e-mail
+        # about their own item on and off from the private page.
+        "follow": (
+            views_notify.follow_button_context(request, item=item)
+            if not private and item.is_public and shows_content
+            else None
+        ),
+        "mail": (
+            views_notify.submitter_follow_context(item, follow_token)
+            if private and follow_token
+            else None
+        ),
     }
 
 
