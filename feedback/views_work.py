@@ -434,60 +434,62 @@ def item_reply(request: HttpRequest, tracking_number: str) -> HttpResponse:
     return _note(request, tracking_number, public=True)
 
 
-@require_POST
-def item_position(request: HttpRequest, tracking_number: str) -> HttpResponse:
-    """A reviewer's position (accept, decline, defer) or recusal, for this review round."""
+def _form_post(request, tracking_number, *, form_class, key, partial, act) -> HttpResponse:
+    """The shape of a simple working form: gate, item, role, form, service call `act(item,
+    cleaned_data)` returning the confirmation, refusals next to the form."""
     if (gate := _staff_gate(request, tracking_number)) is not None:
         return gate
     item = _item_get(request, tracking_number)
-    partial = "decisions"
     if not has_role(request.user, *WORKING_ROLES):
         return _read_only(request, item, partial=partial)
-    form = PositionForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
-        return _invalid(request, item, form, "position", partial=partial)
+        return _invalid(request, item, form, key, partial=partial)
     try:
+        message = act(item, form.cleaned_data)
+    except FeedbackError as error:
+        return _refused(request, item, error, form=form, key=key, partial=partial)
+    return _done(request, item, message, partial=partial)
+
+
+@require_POST
+def item_position(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    """A reviewer's position (accept, decline, defer) or recusal, for this review round."""
+
+    def act(item, data):
         decision = decision_record(
             acting_user=request.user,
             item=item,
-            position=form.cleaned_data["position"],
-            rationale=form.cleaned_data["rationale"],
+            position=data["position"],
+            rationale=data["rationale"],
         )
-    except FeedbackError as error:
-        return _refused(request, item, error, form=form, key="position", partial=partial)
-    return _done(
-        request,
-        item,
-        _("Your position is recorded: %(position)s.")
-        % {"position": decision.get_position_display()},
-        partial=partial,
-    )
+        return _("Your position is recorded: %(position)s.") % {
+            "position": decision.get_position_display()
+        }
+
+    return _form_post(
+        request, tracking_number, form_class=PositionForm, key="position", partial="decisions",
+        act=act,
+    )  # fmt: skip
 
 
 @require_POST
 def item_prepare(request: HttpRequest, tracking_number: str) -> HttpResponse:
     """Write a decision now, publish it later: the public sees nothing until then."""
-    if (gate := _staff_gate(request, tracking_number)) is not None:
-        return gate
-    item = _item_get(request, tracking_number)
-    partial = "decisions"
-    if not has_role(request.user, *WORKING_ROLES):
-        return _read_only(request, item, partial=partial)
-    form = PrepareForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, item, form, "prepare", partial=partial)
-    try:
+
+    def act(item, data):
         decision_prepare(
             acting_user=request.user,
             item=item,
-            action=form.cleaned_data["action"],
-            rationale=form.cleaned_data["rationale"],
+            action=data["action"],
+            rationale=data["rationale"],
         )
-    except FeedbackError as error:
-        return _refused(request, item, error, form=form, key="prepare", partial=partial)
-    return _done(
-        request, item, _("Decision prepared. It stays private until published."), partial=partial
-    )
+        return _("Decision prepared. It stays private until published.")
+
+    return _form_post(
+        request, tracking_number, form_class=PrepareForm, key="prepare", partial="decisions",
+        act=act,
+    )  # fmt: skip
 
 
 @require_POST

@@ -79,10 +79,9 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture
-def staff_client(client, make_user):
-    """A client signed in as staff holding `roles`, whose session passed two-factor sign-in
-    (as allauth records it after a TOTP code), so the staff pages let it through."""
+def sign_in_two_factor(client, user):
+    """Sign `user` in on `client` with a session that passed two-factor sign-in (as allauth
+    records it after a TOTP code), so the staff pages let it through. Returns the client."""
     import time
 
     from allauth.account.internal.flows.login import (
@@ -90,16 +89,22 @@ def staff_client(client, make_user):
         AUTHENTICATION_METHODS_SESSION_KEY,
     )
 
+    client.force_login(user)
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": time.time(), "username": user.get_username()},
+        {"method": "mfa", "at": time.time(), "type": "totp"},
+    ]
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session.save()
+    return client
+
+
+@pytest.fixture
+def staff_client(client, make_user):
+    """A client signed in as staff holding `roles`, past two-factor sign-in."""
+
     def sign_in(*roles, username="staffer"):
-        user = make_user(username, roles=roles, is_staff=True)
-        client.force_login(user)
-        session = client.session
-        session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-            {"method": "password", "at": time.time(), "username": username},
-            {"method": "mfa", "at": time.time(), "type": "totp"},
-        ]
-        session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
-        session.save()
-        return client
+        return sign_in_two_factor(client, make_user(username, roles=roles, is_staff=True))
 
     return sign_in

@@ -5,8 +5,6 @@ violations, no serious accessibility violations."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Group
@@ -17,6 +15,7 @@ from feedback.models import FeedbackItem, State
 from feedback.services import Submission, feedback_submit
 from revisions.models import ClauseText, Version
 from tests.browser.conftest import serious_violations
+from tests.conftest import sign_in_two_factor
 
 pytestmark = pytest.mark.browser
 
@@ -26,25 +25,12 @@ NAVIGATION = 20_000
 def signed_in_staff(django_user_model, *roles: str, username: str) -> str:
     """A staff session that passed two-factor sign-in (as tests/conftest.py `staff_client`
     makes one), returned as the session cookie's value."""
-    from allauth.account.internal.flows.login import (
-        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
-        AUTHENTICATION_METHODS_SESSION_KEY,
-    )
-
     user = django_user_model.objects.create_user(
         username=username, email=f"{username}@example.org", password="pw-12345-long", is_staff=True
     )
     for role in roles:
         user.groups.add(Group.objects.get_or_create(name=role)[0])
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": time.time(), "username": username},
-        {"method": "mfa", "at": time.time(), "type": "totp"},
-    ]
-    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
-    session.save()
+    client = sign_in_two_factor(Client(), user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 

@@ -1,11 +1,10 @@
 """Fixtures for the pages where items are worked: items filed through the real service, staff
 by role, and a signed-in client (with two-factor sign-in recorded) per person."""
 
-import time
-
 import pytest
 from django.test import Client
 
+from tests.conftest import sign_in_two_factor
 from tests.feedback.workflow import conftest as _workflow
 
 # The workflow tests' fixtures, shared: items filed through the real service, staff by role.
@@ -16,23 +15,8 @@ staff = _workflow.staff
 
 
 def sign_in(user) -> Client:
-    """A client signed in as `user`, whose session passed two-factor sign-in when the user is
-    staff (as allauth records it after a TOTP code)."""
-    from allauth.account.internal.flows.login import (
-        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
-        AUTHENTICATION_METHODS_SESSION_KEY,
-    )
-
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": time.time(), "username": user.username},
-        {"method": "mfa", "at": time.time(), "type": "totp"},
-    ]
-    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
-    session.save()
-    return client
+    """A client signed in as `user`, past two-factor sign-in."""
+    return sign_in_two_factor(Client(), user)
 
 
 @pytest.fixture
