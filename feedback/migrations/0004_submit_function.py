@@ -70,9 +70,16 @@ BEGIN
         RETURN;
     END IF;
 
-    INSERT INTO feedback_trackingcounter AS c (prefix, year, last) VALUES (v_prefix, v_year, 1)
-        ON CONFLICT (prefix, year) DO UPDATE SET last = c.last + 1
+    -- The common case is one UPDATE; the first number of a (prefix, year) inserts the row.
+    UPDATE feedback_trackingcounter c SET last = c.last + 1
+        WHERE c.prefix = v_prefix AND c.year = v_year
         RETURNING c.last INTO v_number;
+    IF NOT FOUND THEN
+        INSERT INTO feedback_trackingcounter AS c (prefix, year, last)
+            VALUES (v_prefix, v_year, 1)
+            ON CONFLICT (prefix, year) DO UPDATE SET last = c.last + 1
+            RETURNING c.last INTO v_number;
+    END IF;
     v_tracking := v_prefix || '-' || v_year || '-'
         || CASE WHEN v_number < 100000 THEN lpad(v_number::text, 5, '0') ELSE v_number::text END;
 
