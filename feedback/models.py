@@ -228,6 +228,14 @@ class FeedbackItem(models.Model):
                 "tracking_number",
                 name="feedback_queue_severity",
             ),
+            # The queue filtered to one clause, oldest waiting first: a rare clause otherwise
+            # walks feedback_queue_waiting past ~25,000 other items (bench/triage_queue.py).
+            models.Index(
+                "clause_text",
+                Coalesce("state_changed_at", "created_at"),
+                "tracking_number",
+                name="feedback_queue_clause_waiting",
+            ),
             models.Index(fields=["-created_at", "-tracking_number"], name="feedback_newest"),
             models.Index(
                 fields=["-endorsement_count", "-created_at", "-tracking_number"],

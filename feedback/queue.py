@@ -291,17 +291,24 @@ def queue_filter(
         items = items.filter(state__in=params["state"])
     if params.get("kind"):
         items = items.filter(kind__in=params["kind"])
-    if params.get("spec"):
-        items = items.filter(spec__slug=params["spec"])
-    if params.get("version"):
-        items = items.filter(version__label=params["version"])
     if params.get("clause"):
         # The anchor's clause texts first (one small query, made whenever the filter is
         # given): with the ids as constants PostgreSQL sees how many items a rare clause has
         # and reads its index, instead of walking the sort order through a join
-        # (bench/triage_queue.py, "clause (rare)").
-        texts = ClauseText.objects.filter(anchor=params["clause"]).values_list("id", flat=True)
-        items = items.filter(clause_text_id__in=list(texts))
+        # (bench/triage_queue.py, "clause (rare)"). An item's clause text is in the item's
+        # version (feedback_submit looks it up there), so the spec and version filters
+        # narrow the clause texts; on the items they would only add a large bitmap.
+        texts = ClauseText.objects.filter(anchor=params["clause"])
+        if params.get("spec"):
+            texts = texts.filter(version__spec__slug=params["spec"])
+        if params.get("version"):
+            texts = texts.filter(version__label=params["version"])
+        items = items.filter(clause_text_id__in=list(texts.values_list("id", flat=True)))
+    else:
+        if params.get("spec"):
+            items = items.filter(spec__slug=params["spec"])
+        if params.get("version"):
+            items = items.filter(version__label=params["version"])
     if params.get("authority"):
         items = items.filter(clause_text__authority=params["authority"])
     if params.get("rank") is not None:
@@ -328,8 +335,12 @@ def queue_filter(
         items = items.filter(endorsement_count__gte=params["endorsements"])
     if params.get("age") is not None:
         cut = (now or timezone.now()) - dt.timedelta(days=params["age"])
+        # Waiting since `cut` or earlier. A state changes after the item was created, so the
+        # item was created by then too: that bound lets the newest-first index seek past the
+        # recent items instead of reading and dropping them.
         items = items.filter(
-            Q(state_changed_at__lte=cut) | Q(state_changed_at__isnull=True, created_at__lte=cut)
+            Q(state_changed_at__lte=cut) | Q(state_changed_at__isnull=True),
+            created_at__lte=cut,
         )
     return items
 

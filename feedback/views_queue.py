@@ -26,6 +26,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -95,7 +96,8 @@ _URL_SENTINEL = "ZZ-0000-00000"  # matches the tracking-number converter, never 
 def _rows_prepare(items: list[FeedbackItem], *, now: dt.datetime) -> None:
     """What each row shows, computed once here rather than per row in the template: the item
     link (one reverse() for the page), the choice labels (`get_FOO_display` hashes every lazy
-    label of the field on each call), the age and the overdue flag."""
+    label of the field on each call), the age and the overdue flag, and flat copies of the
+    related values a row shows."""
     head, _sep, tail = staff_item_url(_URL_SENTINEL).partition(_URL_SENTINEL)
     states = {value: str(label) for value, label in State.choices}
     kinds = {value: str(label) for value, label in Kind.choices}
@@ -111,6 +113,13 @@ def _rows_prepare(items: list[FeedbackItem], *, now: dt.datetime) -> None:
         item.severity_label = severities.get(item.severity, item.severity)
         item.overdue = item.waiting_at <= cutoff
         item.waited = timesince(item.waiting_at, now)
+        item.waiting_iso = localtime(item.waiting_at).isoformat()  # what |date:"c" shows
+        # One lookup per value in the template instead of two or three (a fifth of its time).
+        item.assignee_name = item.assignee.username if item.assignee_id else ""
+        text = item.clause_text
+        item.clause_number, item.clause_heading = text.number, text.heading
+        item.clause_anchor, item.clause_authority = text.anchor, text.authority
+        item.version_label = item.version.label
         item.label_names = [label.name for label in item.labels.all()]
 
 

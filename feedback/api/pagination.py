@@ -136,9 +136,6 @@ def keyset_after(fields: tuple[str, ...], key: list[Any], *, backwards: bool = F
     return seek & condition
 
 
-_after = keyset_after
-
-
 def _reversed(fields: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
 
@@ -157,7 +154,7 @@ def paginate(
     order = _reversed(fields) if backwards else fields
     rows = queryset.order_by(*order)
     if key is not None:
-        rows = rows.filter(_after(fields, key, backwards=backwards))
+        rows = rows.filter(keyset_after(fields, key, backwards=backwards))
     results = list(rows[: page_size + 1])
     more = len(results) > page_size
     results = results[:page_size]

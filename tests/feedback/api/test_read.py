@@ -9,7 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
+from feedback.api.selectors import ORDERINGS
 from feedback.models import FeedbackItem
+from feedback.queue import queue_annotate
 from feedback.services import feedback_hide
 
 from .conftest import CLAUSE, PASSAGE, URL
@@ -361,3 +363,44 @@ def test_the_query_count_does_not_grow_with_the_page(
         assert len(_numbers(client.get(URL, {"page_size": 25}))) == 25
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(f"{URL}{item.tracking_number}/")
+
+
+@pytest.mark.parametrize(
+    ("ordering", "staff"),
+    [("newest", False), ("oldest", False), ("most_endorsed", False), ("waiting", True),
+     ("severity", True)],
+)  # fmt: skip
+def test_every_ordering_pages_through_exact_ties_both_ways(
+    anonymous, staff_client, file_item, ordering, staff
+):
+    """Exact ties on the count, the filing time and the severity: each page starts right after
+    the last row of the one before (a row comparison over the whole key, or the lexicographic
+    form for the mixed-direction orders), nothing skipped or repeated, and back again."""
+    client = staff_client("triager") if staff else anonymous
+    items = [file_item(summary=f"tied {n}") for n in range(10)]
+    moments = sorted({item.created_at for item in items})[:3]
+    for n, item in enumerate(items):
+        FeedbackItem.objects.filter(pk=item.pk).update(
+            created_at=moments[n % 3],
+            endorsement_count=[0, 3, 0, 1][n % 4],
+            severity=["low", "high"][n % 2],
+        )
+    expected = list(
+        queue_annotate(FeedbackItem.objects.all())
+        .order_by(*ORDERINGS[ordering])
+        .values_list("tracking_number", flat=True)
+    )
+    assert len(expected) == 10
+    pages = _walk(client, f"{URL}?page_size=3&ordering={ordering}")
+    assert list(chain.from_iterable(pages)) == expected
+    assert [len(page) for page in pages] == [3, 3, 3, 1]
+    # Back from the last page by the `previous` links.
+    last = client.get(f"{URL}?page_size=3&ordering={ordering}")
+    while last.json()["next"]:
+        last = client.get(last.json()["next"])
+    back, url = [], last.json()["previous"]
+    while url:
+        response = client.get(url)
+        back = _numbers(response) + back
+        url = response.json()["previous"]
+    assert back + _numbers(last) == expected

@@ -177,3 +177,44 @@ def test_hidden_items_show_no_content_and_are_never_searched_by_the_public(
     staff = staff_client("triager")
     assert item.tracking_number in staff.get(f"{URL}?q=zebra").content.decode()
     assert FeedbackItem.objects.count() == 1
+
+
+def _link(html: str, rel: str) -> str | None:
+    match = re.search(rf'rel="{rel}" href="([^"]+)"', html)
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+@pytest.mark.parametrize("sort", sorted(listing.SORTS))
+def test_every_sort_pages_through_ties_without_skipping_or_repeating(
+    client, file_item, monkeypatch, sort
+):
+    """Exact ties on the endorsement count and on the filing time: the keyset cursor (a row
+    comparison over the whole order) must still land between two rows of one tie group."""
+    monkeypatch.setattr(listing, "PAGE_SIZE", 3)
+    made = [file_item(summary=f"Tied item {n}").item for n in range(11)]
+    moments = sorted({item.created_at for item in made})[:3]
+    for n, item in enumerate(made):
+        FeedbackItem.objects.filter(pk=item.pk).update(
+            created_at=moments[n % 3], endorsement_count=[0, 2, 0, 5][n % 4]
+        )
+    expected = list(
+        FeedbackItem.objects.order_by(*listing.SORTS[sort]).values_list(
+            "tracking_number", flat=True
+        )
+    )
+    assert len(expected) == 11
+    pages, url = [], f"{URL}?sort={sort}"
+    while url:
+        html = client.get(url).content.decode()
+        pages.append(re.findall(r'class="fb-row-number">([A-Z]+-\d{4}-\d{5})<', html))
+        url = _link(html, "next")
+        assert len(pages) < 10
+    assert [n for page in pages for n in page] == expected
+    assert [len(page) for page in pages] == [3, 3, 3, 2]
+    # And back from the last page, by the `prev` links.
+    back, url = [], _link(html, "prev")
+    while url:
+        response = client.get(url)
+        back = numbers(response) + back
+        url = _link(response.content.decode(), "prev")
+    assert back + pages[-1] == expected
