@@ -3,8 +3,9 @@
 In one transaction (the statement's own, in autocommit): the idempotency claim (the same
 advisory lock as `feedback.idempotency`; a stored response within its TTL is returned for
 replay), the comment-period check on the version row, the tracking number (the same counter
-row as `services._next_tracking_number`), the item, the ledger event (`audit_append`) and the
-idempotency record. Outcome 'created', 'replay', or 'closed' (the caller then takes the full
+row as `services._next_tracking_number`), the item, the idempotency record and, last, the
+ledger event (`audit_append`): its lock is held until COMMIT and serialises every writer, so
+everything else happens before it, foreign-key checks included. Outcome 'created', 'replay', or 'closed' (the caller then takes the full
 path, which explains the refusal). The item columns are listed explicitly; a test compares an
 item filed this way with one filed through `feedback_submit`.
 """
@@ -43,6 +44,9 @@ DECLARE
     v_created text := to_char(v_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
     v_seq bigint;
 BEGIN
+    -- Foreign keys are checked as each row goes in, not at COMMIT: the ledger lock is held
+    -- until COMMIT, so nothing that can be done before taking it may wait until then.
+    SET CONSTRAINTS ALL IMMEDIATE;
     IF p_key_hash IS NOT NULL THEN
         PERFORM pg_advisory_xact_lock(
             {IDEMPOTENCY_LOCK_NAMESPACE}, hashtext(p_scope || '|' || p_key_hash)
@@ -102,12 +106,6 @@ BEGIN
     FROM revisions_version v WHERE v.id = p_version_id
     RETURNING id INTO v_item_id;
 
-    SELECT a.o_seq INTO v_seq FROM audit_append(
-        p_event_canonical, p_event_subjects, p_event_data, p_event_chain_tokens,
-        p_event_slot_tokens, ARRAY[v_tracking, v_item_id::text],
-        NULL, 'anonymous', 'anonymous', p_event_action, 'public'
-    ) a;
-
     IF p_key_hash IS NOT NULL THEN
         INSERT INTO feedback_idempotencyrecord (
             key, scope, request_hash, status_code, response, created_at
@@ -119,6 +117,13 @@ BEGIN
         );
     END IF;
 
+    SELECT a.o_seq INTO v_seq FROM audit_append(
+        p_event_canonical, p_event_subjects, p_event_data, p_event_chain_tokens,
+        p_event_slot_tokens, ARRAY[v_tracking, v_item_id::text],
+        NULL, 'anonymous', 'anonymous', p_event_action, 'public'
+    ) a;
+
+    SET CONSTRAINTS ALL DEFERRED;  -- Django's default, for a caller's open transaction
     RETURN QUERY SELECT 'created'::text, v_tracking, v_created, v_seq,
         NULL::integer, NULL::jsonb, NULL::text;
 END;
