@@ -70,6 +70,17 @@ _SEVERITY_RANK = Case(
     output_field=models.IntegerField(),
 )
 
+
+class AnchorOutcome(models.TextChoices):
+    """What re-anchoring found when a new version carried the item forward (revisions issue):
+    empty while the item has never been carried."""
+
+    ANCHORED = "anchored", _("Passage found as it was")
+    MOVED = "moved", _("Passage found in another clause")
+    TEXT_CHANGED = "text_changed", _("Passage found with changed text")
+    ORPHANED = "orphaned", _("Passage not found")
+
+
 OPEN_STATES = (State.RECEIVED, State.TRIAGED, State.IN_REVIEW, State.NEEDS_INFO, State.ACCEPTED)
 
 
@@ -177,6 +188,19 @@ class FeedbackItem(models.Model):
         related_name="duplicates",
         verbose_name=_("duplicate of"),
         db_index=False,
+    )
+    # Re-anchoring when a new version carries the item forward; a database default, so raw
+    # inserts (feedback/0004) need not name them.
+    anchor_outcome = models.CharField(
+        _("re-anchoring outcome"),
+        max_length=16,
+        choices=AnchorOutcome.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    anchor_confidence = models.PositiveSmallIntegerField(
+        _("re-anchoring confidence (%)"), null=True, blank=True
     )
     # The public rationale of the latest closing decision (also on its Transition row).
     resolution = models.TextField(_("public rationale"), blank=True)

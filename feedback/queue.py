@@ -34,15 +34,17 @@ from revisions.models import ClauseText
 
 from .api.pagination import keyset_after
 from .errors import FeedbackError
-from .models import FeedbackItem, Kind, Label, SavedView, Severity, State, Visibility
+from .models import AnchorOutcome, FeedbackItem, Kind, Label, SavedView, Severity, State, Visibility
 from .selectors import feedback_visible_to, viewer_is_staff
 from .workflow import ACTIVE_STATES, CLOSED_STATES
 
 # The filters, in the order the page shows them.
 QUEUE_FILTERS: tuple[str, ...] = (
     "state", "kind", "spec", "version", "clause", "authority", "rank", "assignee", "label",
-    "visibility", "has_passage", "endorsements", "age",
+    "visibility", "has_passage", "endorsements", "age", "reanchor",
 )  # fmt: skip
+# The re-anchoring filter's values: the stored outcomes, and "none" for never carried forward.
+REANCHOR_VALUES = (*AnchorOutcome.values, "none")
 # Filters that take several values (repeated, or separated by commas): any of them matches,
 # except labels, which must all be on the item.
 MULTI = frozenset({"state", "kind", "label"})
@@ -109,6 +111,7 @@ def default_params() -> dict[str, Any]:
         "has_passage": None,
         "endorsements": None,
         "age": None,
+        "reanchor": "",
         "sort": DEFAULT_SORT,
     }
 
@@ -232,6 +235,12 @@ def queue_parse(
     elif passage:
         error("has_passage", _("Choose yes or no."))
 
+    reanchor = single("reanchor").lower()
+    if reanchor and reanchor not in REANCHOR_VALUES:
+        error("reanchor", _("Choose anchored, moved, text_changed, orphaned or none."))
+    elif reanchor:
+        params["reanchor"] = reanchor
+
     sort = single("sort")
     if sort and sort not in SORTS:
         error("sort", _("Unknown sort."))
@@ -333,6 +342,9 @@ def queue_filter(
         items = items.filter(with_passage) if params["has_passage"] else items.exclude(with_passage)
     if params.get("endorsements") is not None:
         items = items.filter(endorsement_count__gte=params["endorsements"])
+    if params.get("reanchor"):
+        outcome = "" if params["reanchor"] == "none" else params["reanchor"]
+        items = items.filter(anchor_outcome=outcome)
     if params.get("age") is not None:
         cut = (now or timezone.now()) - dt.timedelta(days=params["age"])
         # Waiting since `cut` or earlier. A state changes after the item was created, so the

@@ -44,7 +44,7 @@ from revisions.models import AuthorityLevel, Spec
 
 from . import queue
 from .errors import FeedbackError
-from .models import FeedbackItem, Kind, Label, Severity, State, Visibility
+from .models import AnchorOutcome, FeedbackItem, Kind, Label, Severity, State, Visibility
 from .selectors import feedback_visible_to
 from .transitions import feedback_transition, item_assign, item_labels_change, label_create
 from .workflow import ACTIONS, ACTIVE_STATES
@@ -150,6 +150,7 @@ def _choices(request: HttpRequest) -> dict:
         "kinds": Kind.choices,
         "states": State.choices,
         "visibilities": Visibility.choices,
+        "reanchor_choices": [*AnchorOutcome.choices, ("none", _("Never carried forward"))],
         "sorts": list(queue.SORT_LABELS.items()),
     }
 

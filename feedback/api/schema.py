@@ -242,6 +242,14 @@ _LIST_FILTERS = [
         OpenApiTypes.INT,
         description="Staff only. The clause's authority rank (0 = root/platform, 1 = system, …).",
     ),
+    StaffParameter(
+        "reanchor",
+        OpenApiTypes.STR,
+        description=(
+            "Staff only. What re-anchoring found when a new version carried the item forward: "
+            "`anchored`, `moved`, `text_changed`, `orphaned`, or `none` (never carried)."
+        ),
+    ),
     OrderingParameter("ordering", OpenApiTypes.STR),
     OpenApiParameter(
         "cursor", OpenApiTypes.STR, description="Opaque; follow the `next` and `previous` links."

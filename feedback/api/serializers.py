@@ -417,11 +417,13 @@ class FeedbackEndorsementSerializer(serializers.Serializer):
 # API and the queue mean the same by each filter.
 QUEUE_PARAMETERS = (
     "state", "kind", "spec", "version", "clause", "authority", "has_passage", "assignee", "label",
-    "visibility", "endorsements", "age", "rank",
+    "visibility", "endorsements", "age", "rank", "reanchor",
 )  # fmt: skip
 # Filters and orderings on what only staff see (assignment, labels, visibility, workflow age):
 # refused for everyone else like unknown parameters.
-STAFF_ONLY_PARAMETERS = ("assignee", "label", "visibility", "endorsements", "age", "rank")
+STAFF_ONLY_PARAMETERS = (
+    "assignee", "label", "visibility", "endorsements", "age", "rank", "reanchor",
+)  # fmt: skip
 PUBLIC_ORDERINGS = ("newest", "oldest", "most_endorsed")
 STAFF_ORDERINGS = ("waiting", "severity")
 
@@ -478,6 +480,11 @@ class FeedbackListQuerySerializer(StrictSerializer):
     )
     rank = serializers.IntegerField(
         min_value=0, max_value=1000, required=False, help_text="Staff: the clause's authority rank."
+    )
+    reanchor = StrictCharField(
+        max_length=20,
+        required=False,
+        help_text="Staff: anchored, moved, text_changed, orphaned, or none (never carried).",
     )
     ordering = StrictChoiceField(
         choices=PUBLIC_ORDERINGS + STAFF_ORDERINGS, required=False, default="newest"

@@ -281,3 +281,19 @@ def test_clause_filter_keeps_to_the_chosen_spec_and_version(make_item, staff, ve
         assert numbers(me, f"clause={anchor}&version={other.label}") == []
     assert numbers(me, f"clause={anchor}&spec=no-such-spec") == []
     assert numbers(me, "clause=no_such_clause") == []
+
+
+@pytest.mark.django_db
+def test_reanchoring_outcome_filter(make_item, staff):
+    staff = staff("triager")
+    orphan, anchored, never = make_item(), make_item(), make_item()
+    FeedbackItem.objects.filter(pk=orphan.pk).update(anchor_outcome="orphaned", anchor_confidence=0)
+    FeedbackItem.objects.filter(pk=anchored.pk).update(
+        anchor_outcome="anchored", anchor_confidence=100
+    )
+    assert numbers(staff, "reanchor=orphaned&state=all") == [orphan.tracking_number]
+    assert numbers(staff, "reanchor=anchored&state=all") == [anchored.tracking_number]
+    assert set(numbers(staff, "reanchor=none&state=all")) >= {never.tracking_number}
+    assert orphan.tracking_number not in numbers(staff, "reanchor=none&state=all")
+    _params, errors = queue.queue_parse(QueryDict("reanchor=lost"))
+    assert "reanchor" in errors
