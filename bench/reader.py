@@ -563,15 +563,21 @@ def main() -> int:
         count_queries_child()
         return 0
 
+    if not args.identity:
+        REQUEST_HEADERS["Accept-Encoding"] = "gzip"
+    return guarded_run(run, args, Stack(), "== stopping gunicorn and the throwaway PostgreSQL")
+
+
+def guarded_run(run, args, stack, closing: str) -> int:
+    """Run a benchmark: exit 0 when it passes, 1 when it misses, 2 when it could not run,
+    130 when interrupted (Ctrl-C or SIGTERM); `stack` is closed on every way out."""
+
     def on_term(signum, frame):
         raise Terminated
 
     signal.signal(signal.SIGTERM, on_term)
     # Ctrl-C must stop the run even if this process was started with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    if not args.identity:
-        REQUEST_HEADERS["Accept-Encoding"] = "gzip"
-    stack = Stack()
     try:
         return 0 if run(args, stack) else 1
     except BenchError as exc:
@@ -584,7 +590,7 @@ def main() -> int:
         # A second Ctrl-C must not cut the cleanup short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        say("== stopping gunicorn and the throwaway PostgreSQL")
+        say(closing)
         stack.close()
 
 

@@ -33,7 +33,6 @@ import re
 import resource
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -54,10 +53,10 @@ from bench.reader import (  # noqa: E402 - needs ROOT on sys.path when run as a 
     SETTINGS,
     BenchError,
     Stack,
-    Terminated,
     WrkResult,
     bench_env,
     free_port,
+    guarded_run,
     lib_sh,
     parse_wrk,
     say,
@@ -926,25 +925,12 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    def on_term(signum, frame):
-        raise Terminated
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    stack = DurableStack()
-    try:
-        return 0 if run(args, stack) else 1
-    except BenchError as exc:
-        say(f"ERROR: {exc}")
-        return 2
-    except (KeyboardInterrupt, Terminated):
-        say("\ninterrupted")
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        say("== stopping gunicorn and PostgreSQL, removing the temporary directory")
-        stack.close()
+    return guarded_run(
+        run,
+        args,
+        DurableStack(),
+        "== stopping gunicorn and PostgreSQL, removing the temporary directory",
+    )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ import contextlib  # noqa: E402
 import datetime as dt  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
-import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
@@ -53,8 +52,8 @@ from bench.reader import (  # noqa: E402 - needs ROOT on sys.path when run as a 
     PY,
     BenchError,
     Stack,
-    Terminated,
     bench_env,
+    guarded_run,
     say,
 )
 
@@ -971,29 +970,18 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    def on_term(signum, frame):
-        raise Terminated
+    return guarded_run(run, args, _ClosingStack(), "== stopping the throwaway PostgreSQL")
 
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    stack = Stack()
-    try:
-        return 0 if run(args, stack) else 1
-    except BenchError as exc:
-        say(f"ERROR: {exc}")
-        return 2
-    except (KeyboardInterrupt, Terminated):
-        say("\ninterrupted")
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        say("== stopping the throwaway PostgreSQL")
+
+class _ClosingStack(Stack):
+    """Closes this process's Django connections before stopping the database it uses."""
+
+    def close(self) -> None:
         with contextlib.suppress(Exception):  # Django may never have been set up
             from django.db import connections
 
             connections.close_all()
-        stack.close()
+        super().close()
 
 
 if __name__ == "__main__":
