@@ -76,6 +76,9 @@ def feedback_api_list(*, viewer, filters: dict[str, Any]) -> QuerySet[FeedbackIt
             items = items.filter(spec__slug=filters["spec"])
         if filters.get("version"):
             items = items.filter(version__label=filters["version"])
+        if any(filters.get(name) for name in ("clause", "kind", "authority")):
+            # A hidden item's place and kind are withheld: they must not be filterable.
+            items = items.filter(hidden=False)
         if filters.get("clause"):
             items = items.filter(clause_text__anchor=filters["clause"])
         if filters.get("kind"):

@@ -288,8 +288,15 @@ class FeedbackTurnOutSerializer(serializers.Serializer):
     label = serializers.ChoiceField(choices=TURN_LABELS, allow_null=True)
 
 
-# Text a moderator's hiding withholds from the public: shown as null, with `hidden_reason`.
+# What a moderator's hiding withholds from the public: shown as null, with `hidden_reason`.
+# Where the item sits (clause, authority, example) and what it says it is (kind, severity)
+# are withheld too, as on the HTML pages (feedback.selectors.placed_for).
 REDACTED_WHEN_HIDDEN = (
+    "clause",
+    "authority",
+    "example",
+    "kind",
+    "severity",
     "summary",
     "body",
     "quote",
@@ -312,20 +319,32 @@ class FeedbackItemSerializer(serializers.Serializer):
     spec = serializers.CharField(source="spec_slug")
     version = serializers.CharField(source="version_label")
     clause = serializers.CharField(
-        source="clause_anchor", help_text="The clause's id in that version."
+        source="clause_anchor",
+        allow_null=True,
+        help_text="The clause's id in that version; null when hidden.",
     )
     authority = serializers.CharField(
         source="clause_authority",
-        help_text="The clause's authority level in that version; empty for grouping sections.",
+        allow_null=True,
+        help_text=(
+            "The clause's authority level in that version; empty for grouping sections; "
+            "null when hidden."
+        ),
     )
     example = serializers.CharField(
-        source="example_slug", allow_null=True, help_text="Slug of the example, if any."
+        source="example_slug",
+        allow_null=True,
+        help_text="Slug of the example, if any; null when hidden.",
     )
     quote = serializers.SerializerMethodField(
         help_text="The passage commented on; null when none, or when hidden."
     )
-    kind = serializers.ChoiceField(choices=Kind.choices)
-    severity = serializers.ChoiceField(choices=Severity.choices)
+    kind = serializers.ChoiceField(
+        choices=Kind.choices, allow_null=True, help_text="Null when hidden."
+    )
+    severity = serializers.ChoiceField(
+        choices=Severity.choices, allow_null=True, help_text="Null when hidden."
+    )
     state = serializers.ChoiceField(choices=State.choices)
     summary = serializers.CharField(allow_null=True, help_text="Null when hidden.")
     body = serializers.CharField(allow_null=True, help_text="Null when hidden.")

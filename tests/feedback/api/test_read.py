@@ -101,7 +101,7 @@ def test_internal_items_do_not_exist_for_the_public(
     assert "visibility" not in anonymous.get(f"{URL}{public.tracking_number}/").json()
 
 
-def test_hidden_items_keep_their_place_but_not_their_words(
+def test_hidden_items_keep_their_number_and_state_but_not_their_words_or_place(
     anonymous, staff_client, file_item, moderator
 ):
     item = file_item(
@@ -123,15 +123,19 @@ def test_hidden_items_keep_their_place_but_not_their_words(
         for name in (
             "summary", "body", "quote", "suggested_text", "example_conversation",
             "affiliation", "conflict_of_interest", "submitter_name",
+            "clause", "authority", "example", "kind", "severity",
         ):  # fmt: skip
             assert data[name] is None, name
-        assert (data["kind"], data["clause"], data["state"]) == ("unclear", CLAUSE, "received")
+        # As on the HTML pages: the number, the state and the version stay.
+        assert (data["state"], data["version"]) == ("received", item.version.label)
     for response in (detail, listed):
         assert "abusive" not in response.content.decode()
     # Nothing withheld can be found by searching or filtering on it.
     assert _numbers(anonymous.get(URL, {"q": "abusive"})) == []
     assert _numbers(anonymous.get(URL, {"has_passage": "true"})) == []
     assert _numbers(anonymous.get(URL, {"has_passage": "false"})) == [item.tracking_number]
+    for probe in ({"clause": CLAUSE}, {"kind": "unclear"}):
+        assert _numbers(anonymous.get(URL, probe)) == [], probe
     # Moderators (staff) still read it.
     staff = staff_client("moderator", username="mod2")
     assert staff.get(f"{URL}{item.tracking_number}/").json()["summary"] == "abusive summary"
