@@ -22,10 +22,11 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext, ngettext
 
 from revisions.hooks import ClausePageExtras, ClauseRef, ReaderHook
-from revisions.models import ClauseText, Version
+from revisions.models import Clause, ClauseText, Version
 
 from .listing import feedback_for_clause_page
 from .selectors import feedback_counts_by_clause, viewer_is_staff
+from .views_notify import follow_button_context
 
 _PLACEHOLDER = "clause-id-placeholder"
 
@@ -85,6 +86,13 @@ def _static_parts(
     return parts
 
 
+def _clause_of(clause_text: ClauseText, version: Version) -> Clause:
+    """The clause's identity (its key), with the version's already loaded spec: one query."""
+    clause = Clause.objects.only("pk", "key").get(pk=clause_text.clause_id)
+    clause.spec = version.spec
+    return clause
+
+
 class FeedbackReaderHook(ReaderHook):
     def reader_extras(
         self, *, request: HttpRequest, version: Version, clauses: Sequence[ClauseRef]
@@ -118,7 +126,9 @@ class FeedbackReaderHook(ReaderHook):
             "feedback/_clause_feedback.html",
             {"items": items, "total": total, "comment_url": comment_url,
              "version": version, "clause_text": clause_text,
-             "staff": viewer_is_staff(request.user)},
+             "staff": viewer_is_staff(request.user),
+             "follow_clause": follow_button_context(request, clause=_clause_of(clause_text, version)),
+             "follow_spec": follow_button_context(request, spec=version.spec)},
             request=request,
         )  # fmt: skip
         return ClausePageExtras(heading=heading, section=section)

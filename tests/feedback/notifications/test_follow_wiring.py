@@ -49,3 +49,22 @@ def test_the_private_page_has_the_submitters_email_switch(client, filed):
     public = client.get(item.get_absolute_url())
     assert filed.follow_token.encode() not in public.content
     assert b"Stop e-mails about this feedback" not in public.content
+
+
+@pytest.mark.django_db
+def test_a_clause_page_offers_to_follow_the_clause_and_the_spec(client, make_user):
+    from revisions.models import ClauseText
+
+    text = ClauseText.objects.select_related("clause").get(
+        version__spec__slug="model-spec", version__label="2025-09-12", anchor="letter_and_spirit"
+    )
+    url = "/specs/model-spec/versions/2025-09-12/clauses/letter_and_spirit/"
+    user = make_user("clausefan")
+    client.force_login(user)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b"Follow this clause by e-mail" in page.content
+    assert b"Follow this specification by e-mail" in page.content
+    client.post("/notifications/follow/", {"spec": "model-spec", "clause": text.clause.key})
+    assert Subscription.objects.filter(user=user, clause=text.clause).exists()
+    assert b"Following this clause (stop)" in client.get(url).content
