@@ -439,11 +439,7 @@ def run(args: argparse.Namespace, stack: Stack) -> bool:
         database_url = stack.start_postgres()
     env = bench_env(database_url)
 
-    say("== migrations and bundled spec versions (manage.py migrate, bootstrap)")
-    t0 = time.monotonic()
-    manage(env, "migrate", "--noinput", "-v", "0")
-    manage(env, "bootstrap")
-    say(f"   done in {time.monotonic() - t0:.1f} s")
+    migrate_and_bootstrap(env)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -544,13 +540,27 @@ def run(args: argparse.Namespace, stack: Stack) -> bool:
     return ok
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def migrate_and_bootstrap(env: dict[str, str]) -> None:
+    """`manage.py migrate` and `bootstrap` (the bundled spec versions), timed."""
+    say("== migrations and bundled spec versions (manage.py migrate, bootstrap)")
+    t0 = time.monotonic()
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "bootstrap")
+    say(f"   done in {time.monotonic() - t0:.1f} s")
+
+
+def add_wrk_arguments(parser: argparse.ArgumentParser) -> None:
+    """The load options every wrk benchmark takes."""
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_wrk_arguments(parser)
     parser.add_argument(
         "--identity",
         action="store_true",

@@ -54,6 +54,7 @@ from bench.reader import (  # noqa: E402 - needs ROOT on sys.path when run as a 
     BenchError,
     Stack,
     WrkResult,
+    add_wrk_arguments,
     bench_env,
     free_port,
     guarded_run,
@@ -913,11 +914,7 @@ def run(args: argparse.Namespace, stack: DurableStack) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    add_wrk_arguments(parser)
     parser.add_argument(
         "--profile",
         metavar="DIR",

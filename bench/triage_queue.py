@@ -54,6 +54,7 @@ from bench.reader import (  # noqa: E402 - needs ROOT on sys.path when run as a 
     Stack,
     bench_env,
     guarded_run,
+    migrate_and_bootstrap,
     say,
 )
 
@@ -858,11 +859,7 @@ def run(args: argparse.Namespace, stack: Stack) -> bool:
         database_url = stack.start_postgres()
     env = bench_env(database_url)
 
-    say("== migrations and bundled spec versions (manage.py migrate, bootstrap)")
-    t0 = time.monotonic()
-    manage(env, "migrate", "--noinput", "-v", "0")
-    manage(env, "bootstrap")
-    say(f"   done in {time.monotonic() - t0:.1f} s")
+    migrate_and_bootstrap(env)
 
     # From here on, Django runs in this process against that database.
     os.environ.update(env)

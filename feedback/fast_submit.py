@@ -16,8 +16,6 @@ the same item, event and idempotency record."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import threading
@@ -35,7 +33,7 @@ from revisions.models import ClauseText, Version
 
 from . import anchoring, idempotency
 from .models import Kind
-from .services import Submission, token_hash
+from .services import Submission, submitted_event_data, token_hash
 
 _CACHE_SIZE = 4096
 _lock = threading.Lock()
@@ -215,38 +213,35 @@ def submit(
                 "label": target.label,
             },
         ],
-        data={
-            "tracking_number": slots["tracking_number"],
-            "kind": s.kind,
-            "clause": target.anchor,
-            "example": None,
-            "has_passage": passage is not None,
-        },
+        data=submitted_event_data(
+            tracking_number=slots["tracking_number"],
+            kind=s.kind,
+            clause=target.anchor,
+            example=None,
+            has_passage=passage is not None,
+        ),
         slots=slots,
     )
     token = secrets.token_urlsafe(32)
     response_tokens = (secrets.token_hex(12) + "t", secrets.token_hex(12) + "c")
-    key_hash = None
+    hashed_key = None
     stored = ""
     if key is not None:
-        key_hash = hashlib.sha256(key.encode("ascii")).hexdigest()
+        hashed_key = idempotency.key_hash(key)
+        body = {
+            "tracking_number": response_tokens[0],
+            "url": api_path[0] + response_tokens[0] + api_path[1],
+            "html_url": html_path[0] + response_tokens[0] + html_path[1],
+            "follow_token": token,
+            "state": "received",
+            "created_at": response_tokens[1],
+        }
         stored = json.dumps(
-            {
-                "body": {
-                    "tracking_number": response_tokens[0],
-                    "url": api_path[0] + response_tokens[0] + api_path[1],
-                    "html_url": html_path[0] + response_tokens[0] + html_path[1],
-                    "follow_token": idempotency.seal(scope, key, token),
-                    "state": "received",
-                    "created_at": response_tokens[1],
-                },
-                "sealed": ["follow_token"],
-            },
-            ensure_ascii=False,
+            idempotency.stored_response(scope, key, body, ("follow_token",)), ensure_ascii=False
         )
     args = [
         scope,
-        key_hash,
+        hashed_key,
         request_fingerprint,
         int(idempotency.TTL.total_seconds()),
         s.version.pk,
@@ -278,14 +273,17 @@ def submit(
     ]
     outcome, number, created, _seq, status, response, request_hash = _call(args)
     if outcome == "replay":
-        if not hmac.compare_digest(request_hash, request_fingerprint):
-            raise idempotency.KeyReused(
-                f"This {idempotency.HEADER} was already used for a different request. "
-                "Use a new key for a new request."
-            )
         if isinstance(response, str):  # Django leaves jsonb undecoded on raw cursors
             response = json.loads(response)
-        return Replayed(status, idempotency.unsealed_body(response, scope, key))
+        replay = idempotency.replay_of(
+            scope=scope,
+            key=key,
+            request_fingerprint=request_fingerprint,
+            stored_fingerprint=request_hash,
+            status=status,
+            response=response,
+        )
+        return Replayed(replay.status, replay.body)
     if outcome != "created":
         return None
     pagecache.bump()  # autocommit: the statement has committed, so this runs now

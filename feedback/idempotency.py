@@ -70,17 +70,42 @@ class Claim:
         """Keep the response for retries. Call inside the `idempotent` block, after the work,
         so the record commits (or rolls back) with it. `secrets` name top-level fields of
         `body` to seal."""
-        stored = dict(body)
-        for name in secrets:
-            if stored.get(name) is not None:
-                stored[name] = seal(self.scope, self.key, str(stored[name]))
         IdempotencyRecord.objects.create(
             scope=self.scope,
             key=self._key_hash,
             request_hash=self.fingerprint,
             status_code=status,
-            response={"body": stored, "sealed": list(secrets)},
+            response=stored_response(self.scope, self.key, body, secrets),
         )
+
+
+def stored_response(
+    scope: str, key: str, body: dict[str, Any], secrets: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """What a record keeps of a response: the body, with the fields named in `secrets` sealed."""
+    stored = dict(body)
+    for name in secrets:
+        if stored.get(name) is not None:
+            stored[name] = seal(scope, key, str(stored[name]))
+    return {"body": stored, "sealed": list(secrets)}
+
+
+def replay_of(
+    *,
+    scope: str,
+    key: str,
+    request_fingerprint: str,
+    stored_fingerprint: str,
+    status: int,
+    response,
+) -> Replay:
+    """The replay of a stored response; KeyReused when it answered a different request."""
+    if not hmac.compare_digest(stored_fingerprint, request_fingerprint):
+        raise KeyReused(
+            f"This {HEADER} was already used for a different request. "
+            "Use a new key for a new request."
+        )
+    return Replay(status=status, body=unsealed_body(response, scope, key))
 
 
 def key_validate(value: str | None) -> str | None:
@@ -104,7 +129,8 @@ def fingerprint(*, method: str, path: str, content_type: str, body: bytes) -> st
     return digest.hexdigest()
 
 
-def _key_hash(key: str) -> str:
+def key_hash(key: str) -> str:
+    """How a key is stored (and locked on): its SHA-256."""
     return hashlib.sha256(key.encode("ascii")).hexdigest()
 
 
@@ -115,25 +141,27 @@ def idempotent(*, scope: str, key: str, request_fingerprint: str) -> Iterator[Cl
     Yields a Claim. If `claim.replay` is set, answer with it and do nothing else. Otherwise do
     the work and call `claim.store(...)`; an exception rolls everything back. Raises KeyReused
     when the key was used for a different request."""
-    key_hash = _key_hash(key)
+    hashed = key_hash(key)
     with transaction.atomic():
         with transaction.get_connection().cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                [LOCK_NAMESPACE, f"{scope}|{key_hash}"],
+                [LOCK_NAMESPACE, f"{scope}|{hashed}"],
             )
-        record = IdempotencyRecord.objects.filter(scope=scope, key=key_hash).first()
+        record = IdempotencyRecord.objects.filter(scope=scope, key=hashed).first()
         if record is not None and record.created_at < timezone.now() - TTL:
             record.delete()
             record = None
-        claim = Claim(scope=scope, key=key, fingerprint=request_fingerprint, _key_hash=key_hash)
+        claim = Claim(scope=scope, key=key, fingerprint=request_fingerprint, _key_hash=hashed)
         if record is not None:
-            if not hmac.compare_digest(record.request_hash, request_fingerprint):
-                raise KeyReused(
-                    f"This {HEADER} was already used for a different request. "
-                    "Use a new key for a new request."
-                )
-            claim.replay = Replay(status=record.status_code, body=_unsealed(record, scope, key))
+            claim.replay = replay_of(
+                scope=scope,
+                key=key,
+                request_fingerprint=request_fingerprint,
+                stored_fingerprint=record.request_hash,
+                status=record.status_code,
+                response=record.response,
+            )
         try:
             yield claim
         except IntegrityError as exc:
@@ -187,10 +215,6 @@ def _unseal(scope: str, key: str, sealed: str) -> str | None:
         return None  # SECRET_KEY changed since: the secret cannot be recovered
     stream = _keystream(scope, key, len(ciphertext))
     return bytes(a ^ b for a, b in zip(ciphertext, stream, strict=True)).decode("utf-8")
-
-
-def _unsealed(record: IdempotencyRecord, scope: str, key: str) -> dict[str, Any]:
-    return unsealed_body(record.response, scope, key)
 
 
 def unsealed_body(stored: dict[str, Any] | None, scope: str, key: str) -> dict[str, Any]:

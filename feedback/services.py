@@ -108,6 +108,19 @@ def _next_tracking_number(prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{number:05d}"
 
 
+def submitted_event_data(
+    *, tracking_number: str, kind: str, clause: str, example: str | None, has_passage: bool
+) -> dict:
+    """The data of a `feedback.submitted` ledger event, whichever path files the item."""
+    return {
+        "tracking_number": tracking_number,
+        "kind": kind,
+        "clause": clause,
+        "example": example,
+        "has_passage": has_passage,
+    }
+
+
 def feedback_submit(*, acting_user, submission: Submission) -> SubmitResult:
     """File a feedback item and return it with its private follow token.
 
@@ -191,13 +204,13 @@ def feedback_submit(*, acting_user, submission: Submission) -> SubmitResult:
             action="feedback.submitted",
             subjects=[item, s.version, clause_text],
             visibility=s.visibility,
-            data={
-                "tracking_number": item.tracking_number,
-                "kind": item.kind,
-                "clause": clause_text.anchor,
-                "example": example.slug if example else None,
-                "has_passage": passage is not None,
-            },
+            data=submitted_event_data(
+                tracking_number=item.tracking_number,
+                kind=item.kind,
+                clause=clause_text.anchor,
+                example=example.slug if example else None,
+                has_passage=passage is not None,
+            ),
         )
         _queue_receipt(item, event)
         if item.is_public:
