@@ -12,5 +12,8 @@ class FeedbackConfig(AppConfig):
         from revisions import hooks
 
         from .reader_hooks import FeedbackReaderHook
+        from .transitions import accepts_required_for
 
         hooks.register(FeedbackReaderHook())
+        # Change proposals follow the same approval rule as feedback (the editable policy).
+        hooks.set_approval_rule(accepts_required_for)

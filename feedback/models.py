@@ -202,6 +202,18 @@ class FeedbackItem(models.Model):
     anchor_confidence = models.PositiveSmallIntegerField(
         _("re-anchoring confidence (%)"), null=True, blank=True
     )
+    # Where the item stands now: the successor clause text a newer version carried it to (null
+    # while it stands where it was received, and for an orphan whose clause was removed).
+    current_text = models.ForeignKey(
+        ClauseText,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="carried_feedback",
+        db_index=False,
+    )
+    current_start = models.PositiveIntegerField(null=True, blank=True)
+    current_end = models.PositiveIntegerField(null=True, blank=True)
     # The public rationale of the latest closing decision (also on its Transition row).
     resolution = models.TextField(_("public rationale"), blank=True)
     # Full-text search over the public words of the item; computed by PostgreSQL.
@@ -277,6 +289,11 @@ class FeedbackItem(models.Model):
                 fields=["duplicate_of"],
                 condition=Q(duplicate_of__isnull=False),
                 name="feedback_duplicate_of",
+            ),
+            models.Index(
+                fields=["current_text"],
+                condition=Q(current_text__isnull=False),
+                name="feedback_current_text",
             ),
             GinIndex(fields=["search"], name="feedback_search_gin"),
             GinIndex(OpClass(Upper("summary"), name="gin_trgm_ops"), name="feedback_summary_trgm"),
@@ -588,3 +605,58 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Reanchoring(models.Model):
+    """What publishing a version did to one open item: the successor clause text it was carried
+    to (none when its clause was removed), where its passage was re-found, the outcome and a
+    confidence; and the submitter's answer to "does the new text resolve your concern?"."""
+
+    class Response(models.TextChoices):
+        YES = "yes", _("Yes, it resolves my concern")
+        PARTLY = "partly", _("Partly")
+        NO = "no", _("No")
+
+    item = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="reanchorings")
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="+")
+    from_text = models.ForeignKey(ClauseText, on_delete=models.PROTECT, related_name="+")
+    to_text = models.ForeignKey(
+        ClauseText, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=16, choices=AnchorOutcome.choices)
+    confidence = models.PositiveSmallIntegerField(_("confidence (%)"))
+    quote_exact = models.TextField(blank=True)
+    position_start = models.PositiveIntegerField(null=True, blank=True)
+    position_end = models.PositiveIntegerField(null=True, blank=True)
+    response = models.CharField(max_length=8, choices=Response.choices, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "version"], name="reanchoring_unique")
+        ]
+        indexes = [models.Index(fields=["version", "outcome"], name="reanchoring_outcome")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} in {self.version_id}: {self.outcome}"
+
+
+class ProposalLink(models.Model):
+    """A change proposal answers this feedback item (the proposal lives in revisions, which
+    does not know about feedback)."""
+
+    item = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="proposal_links")
+    proposal = models.ForeignKey(
+        "revisions.ChangeProposal", on_delete=models.CASCADE, related_name="feedback_links"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "proposal"], name="proposal_link_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} <- P{self.proposal_id}"

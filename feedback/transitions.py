@@ -75,10 +75,13 @@ def policy_for(spec_id: int) -> tuple[dict[str, int], int]:
     return {str(k): int(v) for k, v in policy.accepts_by_rank.items()}, policy.default_accepts
 
 
-def accepts_required(item: FeedbackItem) -> int:
-    by_rank, default = policy_for(item.spec_id)
-    rank = item.clause_text.authority_rank
+def accepts_required_for(spec_id: int, rank: int | None) -> int:
+    by_rank, default = policy_for(spec_id)
     return by_rank.get(str(rank), default) if rank is not None else default
+
+
+def accepts_required(item: FeedbackItem) -> int:
+    return accepts_required_for(item.spec_id, item.clause_text.authority_rank)
 
 
 @dataclass(frozen=True)

@@ -152,3 +152,22 @@ def page_end(*, request: HttpRequest) -> SafeString:
 def _join(fragments: Iterable[str]) -> SafeString:
     # format_html_join escapes whatever is not already safe.
     return format_html_join("", "{}", ((fragment,) for fragment in fragments))
+
+
+# The approval rule (how many distinct reviewers' accepts a change needs, by the clause's
+# authority rank) belongs to the review process, which the feedback app owns (its editable
+# ReviewPolicy). Change proposals follow the same rule through this hook; until an app sets
+# it, the built-in rule applies: ranks 0 and 1 (root/platform, system) need two, others one.
+_approval_rule = None
+
+
+def set_approval_rule(rule) -> None:
+    """`rule(spec_id: int, authority_rank: int | None) -> int`."""
+    global _approval_rule
+    _approval_rule = rule
+
+
+def accepts_required(spec_id: int, authority_rank: int | None) -> int:
+    if _approval_rule is not None:
+        return _approval_rule(spec_id, authority_rank)
+    return 2 if authority_rank in (0, 1) else 1
