@@ -122,3 +122,31 @@ def test_events_survive_their_actor_being_deleted(user):
     assert (stored.actor_id, stored.actor_label) == (user_id, "alice")
     assert stored.hash == event.hash
     assert audit_verify().ok
+
+
+def test_many_events_append_in_order_and_verify(user):
+    from modelspec_site.audit.services import EventSpec, audit_record_many
+
+    with transaction.atomic():
+        audit_record(actor=user, action="spec.created", data={"n": 0})
+        events = audit_record_many(
+            EventSpec(actor="system", action="feedback.carried", data={"n": n})
+            for n in range(1, 2501)
+        )
+    assert [e.seq for e in events] == list(range(2, 2502))
+    assert Event.objects.count() == 2501
+    assert list(Event.objects.order_by("seq").values_list("data__n", flat=True)[:3]) == [0, 1, 2]
+    assert audit_verify().ok
+
+
+def test_many_events_refuse_bad_data_before_writing_anything(user):
+    from modelspec_site.audit.services import EventSpec, audit_record_many
+
+    with pytest.raises(ValueError), transaction.atomic():
+        audit_record_many(
+            [
+                EventSpec(actor="system", action="feedback.carried", data={"n": 1}),
+                EventSpec(actor="system", action="feedback.carried", data={"x": 1.5}),
+            ]
+        )
+    assert Event.objects.count() == 0
