@@ -660,3 +660,57 @@ class ProposalLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} <- P{self.proposal_id}"
+
+
+class ScheduledPublication(models.Model):
+    """Staff plan to make an internal item or internal note public: on a date, or when a given
+    version is published. The change of visibility, when it happens, is a ledger event."""
+
+    item = models.ForeignKey(
+        FeedbackItem,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="scheduled_publications",
+    )
+    note = models.ForeignKey(
+        Note, null=True, blank=True, on_delete=models.CASCADE, related_name="scheduled_publications"
+    )
+    publish_at = models.DateTimeField(_("publish on"), null=True, blank=True)
+    with_version = models.ForeignKey(
+        Version,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("publish with version"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(item__isnull=False) & Q(note__isnull=True))
+                | (Q(item__isnull=True) & Q(note__isnull=False)),
+                name="scheduled_publication_one_subject",
+            ),
+            models.CheckConstraint(
+                condition=Q(publish_at__isnull=False) | Q(with_version__isnull=False),
+                name="scheduled_publication_has_a_time",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["publish_at"],
+                condition=Q(done_at__isnull=True, cancelled_at__isnull=True),
+                name="scheduled_publication_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"publish {self.item_id or self.note_id}"
