@@ -25,6 +25,18 @@ from django.urls.exceptions import Resolver404
 
 
 @dataclass(frozen=True)
+class Way:
+    """How to exercise one route with GET: `html` routes are fetched plainly and as an htmx
+    request; `api` routes plainly (and their bare URL with `?format=json` too); `queries`
+    gives the query strings to try."""
+
+    kind: str = "html"
+    queries: object = ("",)  # a tuple of query strings, or World -> list of them
+    gzip: bool = False  # also with Accept-Encoding: gzip (the kept reader pages)
+    last: bool = False  # fetched after the rest (logout)
+
+
+@dataclass(frozen=True)
 class Route:
     """One URL pattern of the site: `pattern` is its full text as Django joins it (the
     `ResolverMatch.route` of any URL it matches), e.g. `feedback/<feedback_tracking:...>/`."""

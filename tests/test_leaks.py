@@ -57,10 +57,12 @@ from revisions import selectors as revisions_selectors
 from revisions.models import ClauseText, Example, Spec, Version
 from revisions.services import version_import
 
+from . import leak_routes
 from .leaks_support import (
     Probe,
     Scanner,
     Tally,
+    Way,
     crawl,
     fetch,
     normalised,
@@ -216,6 +218,10 @@ def world(make_user) -> World:
     draft = version_import(spec=spec, label=w.draft_label, data=source.encode()).version
     Version.objects.filter(pk=draft.pk).update(changelog=w.mark("draft: changelog"))
 
+    for area in leak_routes.areas():
+        if hasattr(area, "plant"):
+            area.plant(w, make_user=make_user)
+
     year = timezone.now().year
     w.never_issued = [
         f"{spec.tracking_prefix}-{year}-99999",
@@ -250,18 +256,6 @@ def _work_on(w: World, item: FeedbackItem, *, triager, reviewer) -> None:
 
 
 # --- Every route, and what fills it -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Way:
-    """How to exercise one route with GET: `html` routes are fetched plainly and as an htmx
-    request; `api` routes plainly (and their bare URL with `?format=json` too); `queries`
-    gives the query strings to try."""
-
-    kind: str = "html"
-    queries: object = ("",)  # a tuple of query strings, or World -> list of them
-    gzip: bool = False  # also with Accept-Encoding: gzip (the kept reader pages)
-    last: bool = False  # fetched after the rest (logout)
 
 
 def _pairs(w: World) -> list[tuple[str, str]]:
@@ -392,6 +386,10 @@ ROUTES: dict[str, Way] = {
     "specs/<slug:spec>/versions/<str:label>/clauses/<str:clause_id>/": Way(),
     "specs/<slug:spec>/clauses/<str:clause_id>/": Way(),
 }
+# Each area of the site may list its own routes, fill values and canaries in a module of
+# tests/leak_routes/ (see its __init__).
+for _area in leak_routes.areas():
+    ROUTES.update(_area.ROUTES)
 # Routes not fetched with GET, and why. (None today: every route answers GET, if only 405.)
 SKIP: dict[str, str] = {}
 # Addresses no route matches: the error pages are crawled too.
@@ -428,6 +426,11 @@ def _values(w: World) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         "clause_id": ["no_such_clause"],
         "tracking_number": w.never_issued,
     }
+    for area in leak_routes.areas():
+        for name, more in getattr(area, "values", lambda w: {})(w).items():
+            values.setdefault(name, []).extend(more)
+        for name, more in getattr(area, "missing", lambda w: {})(w).items():
+            missing.setdefault(name, []).extend(more)
     return values, missing
 
 
