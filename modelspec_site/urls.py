@@ -37,6 +37,7 @@ urlpatterns = [
     path("", revisions_views.home, name="home"),
     path("feedback/", include("feedback.urls")),
     path("staff/", include("feedback.staff_urls")),
+    path("staff/", include("revisions.editor_urls")),
     path("notifications/", include("feedback.notify_urls")),
     path("", include("revisions.urls")),
 ]
