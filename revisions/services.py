@@ -4,6 +4,9 @@ event in that same transaction, so the change and its record stand or fall toget
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,8 +19,19 @@ from modelspec_site.audit.services import audit_record
 
 from . import pagecache, rendering
 from .importing import ParsedSpec, SpecSyntaxError, parse_spec
-from .models import AuthorityLevel, Clause, ClauseText, Example, Spec, Version, label_validator
+from .models import (
+    AuthorityLevel,
+    ChangeProposal,
+    Clause,
+    ClauseText,
+    Example,
+    Spec,
+    Version,
+    label_validator,
+)
 from .signals import version_published
+
+logger = logging.getLogger(__name__)
 
 # root/platform > system > developer > user > guideline. `platform` is the word early versions
 # used for what later versions split into `root` and `system`; it shares root's rank.
@@ -247,10 +261,42 @@ def _turn_dict(turn, headings: dict[str, str]) -> dict:
     }
 
 
-def version_publish(*, version: Version, acting_user=None) -> Version:
-    """Publish a draft: it becomes the spec's current version, and the one it replaces is
-    superseded. Sends `version_published` inside the transaction, so listeners' writes commit
-    or roll back with the publication."""
+ProgressFn = Callable[[str, int, int], None]
+
+
+def _quiet_progress(progress: ProgressFn | None) -> ProgressFn:
+    """The caller's progress callback, made harmless: publishing never fails because a
+    progress report could not be written."""
+
+    def report(step: str, done: int, total: int) -> None:
+        if progress is None:
+            return
+        try:
+            progress(step, done, total)
+        except Exception:  # a progress report is never worth a failed publication
+            logger.warning("publish progress report failed", exc_info=True)
+
+    return report
+
+
+def version_publish(
+    *, version: Version, acting_user=None, progress: ProgressFn | None = None
+) -> Version:
+    """Publish a draft, in one transaction: lock it; store its lineage against its parent and
+    give each new clause text the identity of its predecessor; supersede the spec's current
+    version; publish; mark the change proposals applied to this draft as published; record
+    `version.published` (with the lineage counts by kind); and send `version_published`, whose
+    listeners (feedback's carry-forward and incorporation) write in this same transaction.
+    Anything that fails rolls all of it back, so a retry starts from the same draft.
+
+    `progress(step, done, total)` is called as the work advances (never raises). The returned
+    version carries `publish_result`: a JSON-able summary (lineage counts, proposals, and what
+    each listener returned when it returned a dict)."""
+    from . import (
+        lineage_store,
+    )  # helper module of the lineage; imported late to keep start-up light
+
+    report = _quiet_progress(progress)
     with transaction.atomic():
         version = Version.objects.select_for_update().select_related("spec").get(pk=version.pk)
         if version.state != Version.State.DRAFT:
@@ -261,16 +307,32 @@ def version_publish(*, version: Version, acting_user=None) -> Version:
             .filter(spec=version.spec, state=Version.State.PUBLISHED)
             .first()
         )
+        if previous is not None and version.parent_id is None:
+            version.parent = previous
+            version.save(update_fields=["parent"])
+        lineage: dict[str, int] = {}
+        if version.parent_id is not None:
+            report("lineage", 0, 1)
+            links = lineage_store.lineage_refresh(version)
+            lineage_store.lineage_apply_identity(version)
+            lineage = dict(sorted(Counter(str(link.kind) for link in links).items()))
+            report("lineage", 1, 1)
         if previous is not None:
             previous.state = Version.State.SUPERSEDED
             previous.superseded_at = now
             previous.save(update_fields=["state", "superseded_at"])
-            if version.parent_id is None:
-                version.parent = previous
         pagecache.bump()
         version.state = Version.State.PUBLISHED
         version.published_at = now
-        version.save(update_fields=["state", "published_at", "parent"])
+        version.save(update_fields=["state", "published_at"])
+        proposals = sorted(
+            ChangeProposal.objects.filter(
+                draft=version, state=ChangeProposal.State.APPLIED
+            ).values_list("pk", flat=True)
+        )
+        ChangeProposal.objects.filter(pk__in=proposals).update(
+            state=ChangeProposal.State.PUBLISHED, updated_at=now
+        )
         audit_record(
             actor=acting_user,
             action="version.published",
@@ -279,9 +341,31 @@ def version_publish(*, version: Version, acting_user=None) -> Version:
                 "label": version.label,
                 "source_hash": version.source_hash,
                 "supersedes": previous.label if previous else None,
+                "parent": version.parent.label if version.parent_id else None,
+                "lineage": lineage,
+                "proposals": proposals,
             },
         )
-        version_published.send(sender=Version, version=version, previous=previous)
+        report("listeners", 0, 1)
+        responses = version_published.send(
+            sender=Version,
+            version=version,
+            previous=previous,
+            acting_user=acting_user,
+            progress=report,
+        )
+        report("listeners", 1, 1)
+    version.publish_result = {
+        "label": version.label,
+        "supersedes": previous.label if previous else None,
+        "lineage": lineage,
+        "proposals": len(proposals),
+        "listeners": {
+            getattr(receiver, "__name__", type(receiver).__name__): response
+            for receiver, response in responses
+            if isinstance(response, dict)
+        },
+    }
     return version
 
 
