@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, TrigramSimilarity
 from django.core import signing
-from django.db.models import Count, Q, QuerySet, Window
+from django.db.models import Case, Count, F, Q, QuerySet, When, Window
 from django.utils.dateparse import parse_datetime
 
 from modelspec_site.audit.selectors import event_list
 from revisions.models import ClauseText
 
 from .api.pagination import keyset_after
-from .models import Endorsement, FeedbackItem, Note, State, Transition, Visibility
+from .models import Endorsement, FeedbackItem, Note, Reanchoring, State, Transition, Visibility
 from .selectors import PUBLIC_FIELDS, feedback_visible_to, placed_for, viewer_is_staff
 from .services import token_hash
 
@@ -47,17 +48,104 @@ SIMILAR_LIMIT = 5
 SEARCH_CONFIG = "english"
 
 
+# Where an item stands now (carried forward by later versions): public facts of public items.
+STANDING_FIELDS = (
+    "current_text_id", "current_start", "current_end", "anchor_outcome", "anchor_confidence",
+)  # fmt: skip
+
+
 def _item_queryset(viewer) -> QuerySet[FeedbackItem]:
     return (
         feedback_visible_to(viewer)
         .select_related("version", "version__spec", "clause_text", "example")
-        .only(*PUBLIC_FIELDS, *_RELATED_FIELDS, *_EXAMPLE_FIELDS)
+        .only(*PUBLIC_FIELDS, *STANDING_FIELDS, *_RELATED_FIELDS, *_EXAMPLE_FIELDS)
     )
 
 
 def feedback_item_get(*, viewer, tracking_number: str) -> FeedbackItem | None:
-    """One item the viewer may see, with its target; None when missing or invisible alike."""
-    return _item_queryset(viewer).filter(tracking_number=tracking_number).first()
+    """One item the viewer may see, with its target; None when missing or invisible alike.
+    `item.standing.value` tells where it stands now (read on first use: one query)."""
+    return _with_standing(_item_queryset(viewer).filter(tracking_number=tracking_number).first())
+
+
+# --- Where an item stands after new versions ---
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The latest carry-forward of an item: the version and clause it stands on now, what
+    re-anchoring found, and for an incorporated item the change of its clause."""
+
+    version_label: str
+    spec_slug: str
+    clause_anchor: str  # empty when its clause was removed
+    clause_number: str
+    clause_heading: str
+    outcome: str
+    outcome_label: str
+    confidence: int
+    quote: str
+    incorporated: bool
+    diff_html: str
+    reanchoring_id: int
+    response: str
+
+
+class _LazyStanding:
+    def __init__(self, item: FeedbackItem):
+        self._item = item
+
+    @cached_property
+    def value(self) -> Standing | None:
+        return item_standing(self._item)
+
+
+def _with_standing(item: FeedbackItem | None) -> FeedbackItem | None:
+    if item is not None:
+        item.standing = _LazyStanding(item)
+    return item
+
+
+def item_standing(item: FeedbackItem) -> Standing | None:
+    """Where `item` (one the viewer may see) stands now: None while it was never carried
+    forward. One query (the latest Reanchoring with its texts)."""
+    row = (
+        Reanchoring.objects.filter(item_id=item.pk)
+        .select_related("version", "version__spec", "from_text", "to_text")
+        .only(
+            "id", "outcome", "confidence", "quote_exact", "response", "version__label",
+            "version__spec__slug", "from_text__plain_text", "to_text__anchor",
+            "to_text__number", "to_text__heading", "to_text__plain_text",
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )  # fmt: skip
+    if row is None:
+        return None
+    incorporated = item.state == State.INCORPORATED
+    diff_html = ""
+    if incorporated and row.to_text_id is not None:
+        from revisions.diffing import render_inline_diff, word_diff
+
+        diff_html = render_inline_diff(word_diff(row.from_text.plain_text, row.to_text.plain_text))
+    from .messaging import outcome_words
+
+    text = row.to_text
+    return Standing(
+        version_label=row.version.label,
+        spec_slug=row.version.spec.slug,
+        clause_anchor=text.anchor if text else "",
+        clause_number=text.number if text else "",
+        clause_heading=text.heading if text else "",
+        outcome=row.outcome,
+        outcome_label=outcome_words(row.outcome),
+        confidence=row.confidence,
+        quote=row.quote_exact,
+        incorporated=incorporated,
+        diff_html=diff_html,
+        reanchoring_id=row.pk,
+        response=row.response,
+    )
 
 
 def feedback_item_for_token(*, tracking_number: str, token: str) -> FeedbackItem | None:
@@ -67,15 +155,15 @@ def feedback_item_for_token(*, tracking_number: str, token: str) -> FeedbackItem
 
     item = (
         FeedbackItem.objects.select_related("version", "version__spec", "clause_text", "example")
-        .only(*PUBLIC_FIELDS, "submitter_email", "follow_token_hash", *_RELATED_FIELDS,
-              *_EXAMPLE_FIELDS)
+        .only(*PUBLIC_FIELDS, "submitter_email", "follow_token_hash", *STANDING_FIELDS,
+              *_RELATED_FIELDS, *_EXAMPLE_FIELDS)
         .filter(tracking_number=tracking_number)
         .first()
     )  # fmt: skip
     expected = item.follow_token_hash if item is not None else "0" * 64
     if not hmac.compare_digest(token_hash(token), expected) or item is None:
         return None
-    return item
+    return _with_standing(item)
 
 
 def endorsement_exists(*, item: FeedbackItem, user, browser_key: str) -> bool:
@@ -89,10 +177,11 @@ def endorsement_exists(*, item: FeedbackItem, user, browser_key: str) -> bool:
 
 
 def feedback_for_clause_page(*, viewer, clause_text: ClauseText, limit: int = 20):
-    """The newest items on one clause text and how many there are in all: one query."""
+    """The newest items on one clause text (received on it, or carried to it by publishing)
+    and how many there are in all: one query."""
     rows = list(
         placed_for(viewer, feedback_visible_to(viewer))
-        .filter(clause_text=clause_text)
+        .filter(Q(clause_text=clause_text) | Q(current_text=clause_text))
         .only(*LIST_FIELDS)
         .annotate(total=Window(Count("id")))
         .order_by("-created_at", "-id")[:limit]
@@ -288,3 +377,26 @@ def item_public_history(*, viewer, item: FeedbackItem) -> PublicHistory:
         )
         targets = {pk: number for pk, number in targets.items() if number in visible}
     return PublicHistory(transitions, replies, targets)
+
+
+def feedback_counts_by_standing(*, viewer, clause_text_ids) -> dict[int, int]:
+    """{clause text id: items the viewer may see} for these clause texts (one version's):
+    items received on each, and items carried to it by publishing (standing on it now).
+    One query, served by the indexes on `clause_text` and `current_text`."""
+    ids = list(clause_text_ids)
+    if not ids:
+        return {}
+    rows = (
+        placed_for(viewer, feedback_visible_to(viewer))
+        .filter(Q(clause_text_id__in=ids) | Q(current_text_id__in=ids))
+        .order_by()
+        .annotate(
+            at=Case(
+                When(clause_text_id__in=ids, then=F("clause_text_id")),
+                default=F("current_text_id"),
+            )
+        )
+        .values("at")
+        .annotate(n=Count("id"))
+    )
+    return {row["at"]: row["n"] for row in rows}

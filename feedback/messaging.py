@@ -29,10 +29,13 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.template import Context
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
+from django.utils.html import escape
+from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext as _
 
 from modelspec_site.accounts.roles import is_staff_member
@@ -40,7 +43,7 @@ from modelspec_site.outbox.models import OutboxMessage
 from modelspec_site.outbox.services import normalize_recipient, outbox_enqueue
 
 from . import workflow
-from .models import FeedbackItem, Note, Subscription, Unsubscribe
+from .models import FeedbackItem, Note, Reanchoring, Subscription, Unsubscribe
 
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 RECEIPT_KIND = "feedback.receipt"
@@ -323,10 +326,16 @@ def _on_transition(*, item: FeedbackItem, event, action: str, note: Note | None 
     if spec is None or not spec.public or not item.is_public:
         return
     original = item.duplicate_of if action == "mark_duplicate" else None
+    # Publishing told the submitter already, in one message with the diff of their clause
+    # (carried_queue): an incorporation is news for followers only then.
+    told = (
+        action == "incorporate"
+        and Reanchoring.objects.filter(item=item, version__state="published").exists()
+    )
     audience = public_audience(
         item,
         event,
-        submitter=action not in SUBMITTER_OWN_ACTIONS,
+        submitter=action not in SUBMITTER_OWN_ACTIONS and not told,
         wide_followers=action not in NOT_FOR_WIDE_FOLLOWERS,
         # The duplicate's followers have just moved to the original: tell them there.
         also_item_followers_of=original,
@@ -437,3 +446,274 @@ def queue_for(kind: str, *, item: FeedbackItem, event, **context) -> None:
     if handler is None:
         raise ValueError(f"no notification kind {kind!r}")
     handler(item=item, event=event, **context)
+
+
+# --- Carried forward by a new version (feedback.carry) ---------------------------------------
+
+CARRIED_KIND = "feedback.carried"
+CARRIED_TEMPLATE = "feedback_carried"
+ANSWER_SALT = "feedback.carried.answer"
+# Messages queued for delivery at once when a version is published; the rest wait for the
+# outbox sweep (every minute), so a publication carrying 100,000 items does not hold its
+# worker for the broker round trips of every message.
+CARRIED_DISPATCH_NOW = 2_000
+# Per-recipient values go into messages rendered once per group, as these markers.
+_SLOTS = {
+    "tracking_number": "⟦tracking-number⟧",
+    "item_url": "⟦item-url⟧",
+    "answer_url": "⟦answer-url⟧",
+    "unsubscribe_url": "⟦unsubscribe-url⟧",
+}
+
+
+def answer_token(*, item_id: int, version_id: int) -> str:
+    """A signed token for the link in the carried message: it lets whoever holds the message
+    answer "does the new text resolve your concern?" for this item and version, nothing else
+    (the private follow token never goes into a message)."""
+    return signing.Signer(salt=ANSWER_SALT).sign(f"{int(item_id)}.{int(version_id)}")
+
+
+def answer_token_read(token: str) -> tuple[int, int] | None:
+    """(item id, version id) of a valid answer token; None otherwise."""
+    try:
+        value = signing.Signer(salt=ANSWER_SALT).unsign(token or "")
+    except signing.BadSignature:
+        return None
+    item_id, _, version_id = value.partition(".")
+    if not (item_id.isdigit() and version_id.isdigit()):
+        return None
+    return int(item_id), int(version_id)
+
+
+def answer_url(*, tracking_number: str, item_id: int, version_id: int) -> str:
+    token = answer_token(item_id=item_id, version_id=version_id)
+    return site_url(
+        reverse(
+            "feedback:carried-signed",
+            kwargs={"tracking_number": tracking_number, "signed": token},
+        )
+    )
+
+
+def diff_text(ops) -> str:
+    """A word diff as plain text: [-removed-] and {+added+}."""
+    out = []
+    for op, text in ops:
+        if op == "delete":
+            out.append(f"[-{text}-]")
+        elif op == "insert":
+            out.append(f"{{+{text}+}}")
+        else:
+            out.append(text)
+    return "".join(out)
+
+
+def clause_diff(old_plain: str, new_plain: str):
+    """(ops, inline HTML, text) of a clause's change; imported late (revisions.diffing)."""
+    from revisions.diffing import render_inline_diff, word_diff
+
+    ops = word_diff(old_plain, new_plain)
+    return ops, render_inline_diff(ops), diff_text(ops)
+
+
+def _carried_addresses(items) -> dict[int, tuple[str, bool]]:
+    """{item id: (address, anonymous)} of the submitters of these items: two queries."""
+    from django.contrib.auth import get_user_model
+
+    user_ids = {i.submitter_id for i in items if i.submitter_id}
+    users = {}
+    if user_ids:
+        users = dict(
+            get_user_model()
+            .objects.filter(pk__in=user_ids, is_active=True)
+            .exclude(email="")
+            .values_list("pk", "email")
+        )
+    found = {}
+    for item in items:
+        address = None
+        anonymous = item.submitter_id is None
+        if item.submitter_id and item.submitter_id in users:
+            address, anonymous = _usable(users[item.submitter_id]), False
+        elif item.submitter_email:
+            address = _usable(item.submitter_email)
+        if address:
+            found[item.pk] = (address, anonymous)
+    return found
+
+
+def carried_queue(*, items, version, old: dict[int, str], new: dict[int, str],
+                  incorporating: set[int]) -> int:  # fmt: skip
+    """Tell the submitters of carried public items where their item now stands, with the diff
+    of their clause, and ask whether the new text resolves their concern (a link to answer
+    yes, partly or no). `items` are `carry.CarriedItem`s with their ledger events.
+
+    Batched: addresses, unsubscriptions and languages in a few queries; each group of messages
+    that differ only by recipient (same language, clause change, outcome) is rendered once and
+    filled in per recipient; outbox rows are inserted in bulk. Returns how many were queued."""
+    public = [i for i in items if i.visibility == "public" and i.event is not None]
+    addresses = _carried_addresses(public)
+    if not addresses:
+        return 0
+    stopped: dict[str, set[str]] = {}
+    languages: dict[str, str] = {}
+    unique = sorted({a for a, _anon in addresses.values()})
+    for start in range(0, len(unique), 5_000):
+        chunk = unique[start : start + 5_000]
+        stopped.update(unsubscribed_scopes(chunk))
+        languages.update(languages_of(chunk))
+    diffs: dict[tuple[int, int | None], tuple] = {}
+    rendered: dict[tuple, tuple[str, str, str]] = {}
+    messages: list[OutboxMessage] = []
+    now = timezone_now()
+    for item in public:
+        who = addresses.get(item.pk)
+        if who is None:
+            continue
+        address, _anonymous = who
+        if stopped.get(address, set()) & {f"item:{item.pk}", ALL}:
+            continue
+        language = languages.get(address, "") or settings.LANGUAGE_CODE
+        result = item.result
+        pair = (item.from_text, result.text_id)
+        incorporated = item.pk in incorporating
+        group = (language, pair, result.outcome, incorporated)
+        if group not in rendered:
+            if pair not in diffs:
+                diffs[pair] = (
+                    clause_diff(old[item.from_text], new[result.text_id])
+                    if result.text_id is not None
+                    else None
+                )
+            rendered[group] = _carried_render(
+                language=language,
+                version=version,
+                diff=diffs[pair],
+                result=result,
+                incorporated=incorporated,
+            )
+        subject, body_text, body_html = rendered[group]
+        with translation.override(language):
+            unsubscribe = unsubscribe_url(address=address, scope=f"item:{item.pk}")
+        values = {
+            "tracking_number": item.tracking_number,
+            "item_url": site_url(
+                reverse("feedback:item", kwargs={"tracking_number": item.tracking_number})
+            ),
+            "answer_url": answer_url(
+                tracking_number=item.tracking_number, item_id=item.pk, version_id=version.pk
+            ),
+            "unsubscribe_url": unsubscribe,
+        }
+        messages.append(
+            OutboxMessage(
+                event_seq=item.event.pk,
+                recipient=address,
+                kind=CARRIED_KIND,
+                subject=_fill(subject, values, html=False)[:255],
+                body_text=_fill(body_text, values, html=False),
+                body_html=_fill(body_html, values, html=True),
+                headers={
+                    **AUTOMATIC_HEADERS,
+                    "Content-Language": language,
+                    "List-Unsubscribe": f"<{unsubscribe}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+                next_attempt_at=now,
+            )
+        )
+    created = OutboxMessage.objects.bulk_create(messages, batch_size=2_000)
+    ids = [m.pk for m in created[:CARRIED_DISPATCH_NOW] if m.pk]
+    if ids:
+        from modelspec_site.outbox.services import outbox_dispatch
+
+        def dispatch() -> None:
+            for message_id in ids:
+                outbox_dispatch(message_id=message_id)
+
+        transaction.on_commit(dispatch)
+    return len(created)
+
+
+def _fill(template: str, values: dict[str, str], *, html: bool) -> str:
+    for name, marker in _SLOTS.items():
+        value = values[name]
+        template = template.replace(marker, str(escape(value)) if html else value)
+    return template
+
+
+def _carried_render(*, language, version, diff, result, incorporated) -> tuple[str, str, str]:
+    """Subject, text and HTML of one group of carried messages, with markers where each
+    recipient's values go."""
+    with translation.override(language):
+        context = {
+            **_SLOTS,
+            "version_label": version.label,
+            "outcome": result.outcome,
+            "outcome_label": outcome_words(result.outcome),
+            "confidence": result.confidence,
+            "quote": result.exact,
+            "clause_removed": result.text_id is None,
+            "diff_html": diff[1] if diff else "",
+            "diff_text": diff[2] if diff else "",
+            "unchanged": bool(diff) and all(op == "equal" for op, _t in diff[0]),
+            "incorporated": incorporated,
+            "reason": "submitter",
+            "scope_label": scope_label("item:1"),
+            "language_code": language,
+            "site_url": site_url("/"),
+        }
+        subject = " ".join(render_text(f"emails/{CARRIED_TEMPLATE}.subject.txt", context).split())
+        context["subject"] = subject
+        body_text = render_text(f"emails/{CARRIED_TEMPLATE}.txt", context)
+        body_html = get_template(f"emails/{CARRIED_TEMPLATE}.html").render(context)
+    return subject, body_text, body_html
+
+
+def outcome_words(outcome: str) -> str:
+    """What re-anchoring found, in words for the submitter."""
+    return {
+        "anchored": _("Your passage is in the new text as it was."),
+        "moved": _("Your passage is in the new text, in another clause."),
+        "text_changed": _("Your passage was changed in the new text."),
+        "orphaned": _("Your passage could not be found in the new text."),
+    }.get(outcome, "")
+
+
+REOPEN_KIND = "feedback.reopen_requested"
+
+
+def reopen_request_queue(*, item: FeedbackItem, event, version, note) -> int:
+    """Tell reviewers (and the assignee) that a submitter says the text published in `version`
+    does not resolve their closed item: a request to reopen it. Staff mail, so it may quote
+    the submitter's reply."""
+    from modelspec_site.accounts.roles import REVIEWER
+
+    from .notifications import users_with_role
+
+    users = list(users_with_role(REVIEWER))
+    if item.assignee_id and all(u.pk != item.assignee_id for u in users):
+        users.append(item.assignee)
+    queued = 0
+    for user in users:
+        recipient = staff_recipient(user, scope=f"item:{item.pk}")
+        if recipient is None:
+            continue
+        message_queue(
+            event=event,
+            recipient=recipient,
+            kind=REOPEN_KIND,
+            template="staff_reopen_requested",
+            context={
+                **_item_context(item),
+                "summary": item.summary,
+                "version_label": version.label,
+                "reply": note.body if note is not None else "",
+                "internal": not item.is_public,
+                "staff_url": site_url(
+                    reverse("staff:item", kwargs={"tracking_number": item.tracking_number})
+                ),
+            },
+        )
+        queued += 1
+    return queued

@@ -7,8 +7,10 @@ orders it; `queue_page` cuts one keyset page of it. The HTML queue (`views_queue
 staff filters of `GET /api/v1/feedback/` (`api.selectors`) both read through here, so a filter
 means the same thing in both.
 
-Not here: the re-anchoring outcome filter. Re-anchoring outcomes are not stored yet, so there
-is nothing to filter on; the filter arrives with them."""
+The re-anchoring filter (`reanchor`) takes a stored outcome, "none" (never carried forward),
+"review" (the built-in "Re-anchoring needs a look": orphans and items re-found with less
+confidence than FEEDBACK_REANCHOR_REVIEW_BELOW) or "reopen" (closed items whose submitter
+answered that the new text does not resolve their concern)."""
 
 from __future__ import annotations
 
@@ -34,7 +36,17 @@ from revisions.models import ClauseText
 
 from .api.pagination import keyset_after
 from .errors import FeedbackError
-from .models import AnchorOutcome, FeedbackItem, Kind, Label, SavedView, Severity, State, Visibility
+from .models import (
+    AnchorOutcome,
+    FeedbackItem,
+    Kind,
+    Label,
+    Reanchoring,
+    SavedView,
+    Severity,
+    State,
+    Visibility,
+)
 from .selectors import feedback_visible_to, viewer_is_staff
 from .workflow import ACTIVE_STATES, CLOSED_STATES
 
@@ -44,7 +56,19 @@ QUEUE_FILTERS: tuple[str, ...] = (
     "visibility", "has_passage", "endorsements", "age", "reanchor",
 )  # fmt: skip
 # The re-anchoring filter's values: the stored outcomes, and "none" for never carried forward.
-REANCHOR_VALUES = (*AnchorOutcome.values, "none")
+REANCHOR_REVIEW, REANCHOR_REOPEN = "review", "reopen"
+REANCHOR_VALUES = (*AnchorOutcome.values, "none", REANCHOR_REVIEW, REANCHOR_REOPEN)
+# The built-in views offered above the saved ones: (name, query string).
+BUILTIN_VIEWS = (
+    (gettext_lazy("Re-anchoring needs a look"), "reanchor=review"),
+    (gettext_lazy("Reopening requested after a new version"), "state=closed&reanchor=reopen"),
+)
+
+
+def reanchor_review_below() -> int:
+    return int(getattr(settings, "FEEDBACK_REANCHOR_REVIEW_BELOW", 60))
+
+
 # Filters that take several values (repeated, or separated by commas): any of them matches,
 # except labels, which must all be on the item.
 MULTI = frozenset({"state", "kind", "label"})
@@ -237,7 +261,9 @@ def queue_parse(
 
     reanchor = single("reanchor").lower()
     if reanchor and reanchor not in REANCHOR_VALUES:
-        error("reanchor", _("Choose anchored, moved, text_changed, orphaned or none."))
+        error(
+            "reanchor", _("Choose anchored, moved, text_changed, orphaned, none, review or reopen.")
+        )
     elif reanchor:
         params["reanchor"] = reanchor
 
@@ -342,7 +368,17 @@ def queue_filter(
         items = items.filter(with_passage) if params["has_passage"] else items.exclude(with_passage)
     if params.get("endorsements") is not None:
         items = items.filter(endorsement_count__gte=params["endorsements"])
-    if params.get("reanchor"):
+    if params.get("reanchor") == REANCHOR_REVIEW:
+        items = items.filter(
+            Q(anchor_outcome=AnchorOutcome.ORPHANED)
+            | Q(anchor_confidence__lt=reanchor_review_below())
+        )
+    elif params.get("reanchor") == REANCHOR_REOPEN:
+        items = items.filter(
+            Exists(Reanchoring.objects.filter(item_id=OuterRef("pk"), response="no")),
+            state__in=CLOSED_STATES,
+        )
+    elif params.get("reanchor"):
         outcome = "" if params["reanchor"] == "none" else params["reanchor"]
         items = items.filter(anchor_outcome=outcome)
     if params.get("age") is not None:

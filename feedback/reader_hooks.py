@@ -24,8 +24,8 @@ from django.utils.translation import get_language, gettext, ngettext
 from revisions.hooks import ClausePageExtras, ClauseRef, ReaderHook
 from revisions.models import Clause, ClauseText, Version
 
-from .listing import feedback_for_clause_page
-from .selectors import feedback_counts_by_clause, viewer_is_staff
+from .listing import feedback_counts_by_standing, feedback_for_clause_page
+from .selectors import viewer_is_staff
 from .views_notify import follow_button_context
 
 _PLACEHOLDER = "clause-id-placeholder"
@@ -97,7 +97,9 @@ class FeedbackReaderHook(ReaderHook):
     def reader_extras(
         self, *, request: HttpRequest, version: Version, clauses: Sequence[ClauseRef]
     ) -> Mapping[int, str]:
-        counts = feedback_counts_by_clause(viewer=request.user, version_id=version.pk)
+        counts = feedback_counts_by_standing(
+            viewer=request.user, clause_text_ids=[ref.pk for ref in clauses]
+        )
         parts = _static_parts(
             version.pk,
             version.spec.slug,

@@ -150,7 +150,12 @@ def _choices(request: HttpRequest) -> dict:
         "kinds": Kind.choices,
         "states": State.choices,
         "visibilities": Visibility.choices,
-        "reanchor_choices": [*AnchorOutcome.choices, ("none", _("Never carried forward"))],
+        "reanchor_choices": [
+            *AnchorOutcome.choices,
+            ("none", _("Never carried forward")),
+            (queue.REANCHOR_REVIEW, _("Needs a look (orphaned or low confidence)")),
+            (queue.REANCHOR_REOPEN, _("Submitter asks to reopen")),
+        ],
         "sorts": list(queue.SORT_LABELS.items()),
     }
 
@@ -198,6 +203,7 @@ def _queue_context(request: HttpRequest, query: QueryDict, *, outcome=None) -> t
         "can_act": can_act(request.user),
         "outcome": outcome,
         "saved_views": list(queue.saved_views_of(request.user)),
+        "builtin_views": queue.BUILTIN_VIEWS,
         "shortcuts": [(a.shortcut, a.label) for a in ACTIONS.values() if a.shortcut],
         "active_states": sorted(ACTIVE_STATES),
         **_choices(request),
