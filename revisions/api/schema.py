@@ -1,11 +1,16 @@
 """OpenAPI descriptions for the reading endpoints: parameters, error responses, examples."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+)
+from rest_framework import serializers
 
 from . import schema_examples as samples
+from .history import ClauseHistorySerializer
 from .serializers import (
-    ClauseHistoryEntrySerializer,
     ClauseTextSerializer,
     ErrorSerializer,
     SpecSerializer,
@@ -131,12 +136,15 @@ CLAUSE_HISTORY = {
         "Every version you may see that has the clause `clause_id` names, oldest label first, "
         "with what changed relative to the previous entry. `clause_id` is looked up in the "
         "newest version that has a clause with that id; the clause is then followed by "
-        f"identity, so renames show up as `renamed`. {VISIBILITY}"
+        "identity, so renames show up as `renamed`, and through the stored lineage to the "
+        "clause it was split off or merged from. Each entry links to the word-level "
+        "comparison with the previous entry's version and lists the feedback behind the "
+        f"change (items incorporated through change proposals) that you may see. {VISIBILITY}"
     ),
     "parameters": [SPEC, CLAUSE_ID],
     "responses": {
         200: _ok(
-            ClauseHistoryEntrySerializer(many=True),
+            ClauseHistorySerializer(many=True),
             "The clause's entries, oldest first.",
             {
                 "First appearance": samples.CLAUSE_HISTORY[0],
@@ -145,5 +153,175 @@ CLAUSE_HISTORY = {
             },
         ),
         404: _not_found("spec or clause"),
+    },
+}
+
+
+FROM_LABEL = OpenApiParameter(
+    "from_label",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The older version's label, e.g. `2025-04-11`.",
+)
+TO_LABEL = OpenApiParameter(
+    "to_label",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The newer version's label, e.g. `2025-09-12`.",
+)
+
+
+class ComparedVersionSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    state = serializers.CharField()
+
+
+class ComparedSideSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    number = serializers.CharField()
+    heading = serializers.CharField()
+    level = serializers.IntegerField()
+    parent = serializers.CharField(allow_null=True)
+    authority = serializers.CharField()
+    authority_rank = serializers.IntegerField(allow_null=True)
+
+
+class ExampleTitleSerializer(serializers.Serializer):
+    title = serializers.CharField()
+
+
+class RelabelSerializer(serializers.Serializer):
+    answer = serializers.IntegerField(help_text="Position of the answer in the example, from 1.")
+    # `from` is a Python keyword, so the two labels are declared through the class namespace.
+    locals()["from"] = serializers.CharField(allow_null=True, help_text="The old label.")
+    to = serializers.CharField(allow_null=True, help_text="The new label.")
+
+
+class RelabelledExampleSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    labels = RelabelSerializer(many=True)
+
+
+class ComparedExamplesSerializer(serializers.Serializer):
+    added = ExampleTitleSerializer(many=True)
+    removed = ExampleTitleSerializer(many=True)
+    relabelled = RelabelledExampleSerializer(many=True)
+    changed = ExampleTitleSerializer(many=True)
+
+
+class WordCountsSerializer(serializers.Serializer):
+    removed = serializers.IntegerField()
+    added = serializers.IntegerField()
+
+
+def _ops():
+    return serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2),
+        allow_null=True,
+        help_text=(
+            "Word-level operations `[op, text]`, op one of `equal`, `delete`, `insert`; the "
+            "`equal`+`delete` texts join to the old text, `equal`+`insert` to the new. Null "
+            "when that part did not change."
+        ),
+    )
+
+
+class ComparedClauseSerializer(serializers.Serializer):
+    kind = serializers.CharField(
+        help_text="Lineage kind: `unchanged`, `edited`, `renamed`, `moved`, `split`, `merged`, "
+        "`added` or `removed`."
+    )
+    old = ComparedSideSerializer(allow_null=True, help_text="Null for an added clause.")
+    new = ComparedSideSerializer(allow_null=True, help_text="Null for a removed clause.")
+    similarity = serializers.IntegerField(help_text="Text similarity, 0-100.")
+    text_changed = serializers.BooleanField()
+    moved = serializers.BooleanField()
+    authority_changed = serializers.BooleanField(
+        help_text="The authority rank changed (a renamed word of the same rank does not count)."
+    )
+    by_editor = serializers.BooleanField(help_text="An editor set this link by hand.")
+    heading_diff = _ops()
+    body_diff = _ops()
+    markup_only = serializers.BooleanField(
+        help_text="Only the Markdown changed (links, emphasis), not the words."
+    )
+    words = WordCountsSerializer()
+    examples = ComparedExamplesSerializer()
+
+
+class ComparisonSerializer(serializers.Serializer):
+    spec = serializers.CharField()
+    locals()["from"] = ComparedVersionSerializer()
+    to = ComparedVersionSerializer()
+    algorithm = serializers.IntegerField(help_text="Revision of the comparison algorithm.")
+    lineage = serializers.CharField(
+        help_text="`stored`: the newer version's recorded lineage (with editors' corrections); "
+        "`computed`: matched for this comparison (versions not adjacent, or a draft)."
+    )
+    summary = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Number of clauses of each lineage kind."
+    )
+    authority_changes = serializers.IntegerField()
+    examples = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Examples added, removed, relabelled (a GOOD/OK/BAD label changed on an "
+        "answer present in both) and otherwise changed, matched by title.",
+    )
+    clauses = ComparedClauseSerializer(many=True)
+
+
+COMPARISON = ComparisonSerializer
+
+
+COMPARE = {
+    "operation_id": "specs_compare_retrieve",
+    "tags": TAGS,
+    "summary": "Compare two versions",
+    "description": (
+        "Every clause of the two versions with its lineage kind (unchanged, edited, renamed, "
+        "moved, split, merged, added, removed), word-level changes of its heading and body "
+        "(plain text), authority changes and example changes, in the newer version's reading "
+        "order, and counts per kind. Any two versions of a spec may be compared, either way "
+        "round. A comparison of published or superseded versions is computed once and served "
+        f"from storage afterwards; drafts are compared afresh every time. {VISIBILITY}"
+    ),
+    "parameters": [SPEC, FROM_LABEL, TO_LABEL],
+    "responses": {
+        200: OpenApiResponse(
+            COMPARISON,
+            description="The comparison.",
+            examples=[
+                OpenApiExample(
+                    "2025-04-11 to 2025-09-12 (one clause shown)",
+                    value=samples.COMPARISON,
+                    response_only=True,
+                    status_codes=["200"],
+                )
+            ],
+        ),
+        404: OpenApiResponse(
+            ErrorSerializer,
+            description=(
+                "`unknown_version`: no such version of the spec (or not visible to you); "
+                "`not_found`: no such spec."
+            ),
+            examples=[
+                OpenApiExample(
+                    "Unknown version",
+                    value={
+                        "code": "unknown_version",
+                        "detail": "No version 1999-01-01 of this spec.",
+                    },
+                    response_only=True,
+                    status_codes=["404"],
+                ),
+                OpenApiExample(
+                    "Unknown spec",
+                    value={"code": "not_found", "detail": "Not found."},
+                    response_only=True,
+                    status_codes=["404"],
+                ),
+            ],
+        ),
     },
 }

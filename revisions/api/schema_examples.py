@@ -174,11 +174,107 @@ def _entry(label: str, state: str, authority: str, content_hash: str, change: st
         "change": change,
         "same_text": change == "unchanged",
         "url": f"{_API}/versions/{label}/clauses/{_FOLLOW}/",
+        "html_url": f"{_HOST}/specs/model-spec/versions/{label}/clauses/{_FOLLOW}/",
+        "lineage": None if change == "added" else change,
+        "compare_url": None,
+        "compare_html_url": None,
+        "feedback": [],
     }
 
 
+def _history_entry(label, state, authority, content_hash, change, previous=None, feedback=()):
+    entry = _entry(label, state, authority, content_hash, change)
+    if previous:
+        entry["compare_url"] = f"{_API}/compare/{previous}/{label}/"
+        entry["compare_html_url"] = (
+            f"{_HOST}/specs/model-spec/compare/{previous}/{label}/#clause-{_FOLLOW}"
+        )
+    entry["feedback"] = list(feedback)
+    return entry
+
+
+_FEEDBACK_BEHIND = {
+    "tracking_number": "FB-2025-000042",
+    "summary": "Say which instructions apply when a developer message conflicts with a tool",
+    "state": "incorporated",
+    "rationale": "Clarified in 3.1: tool output carries no authority of its own.",
+    "url": f"{_HOST}/feedback/FB-2025-000042/",
+}
+
 CLAUSE_HISTORY = [
-    _entry("2025-02-12", "superseded", "platform", _HASH_2025_02, "added"),
-    _entry("2025-04-11", "superseded", "platform", _HASH_2025_02, "unchanged"),
-    _entry("2025-09-12", "published", "root", _HASH_2025_09, "edited"),
+    _history_entry("2025-02-12", "superseded", "platform", _HASH_2025_02, "added"),
+    _history_entry(
+        "2025-04-11", "superseded", "platform", _HASH_2025_02, "unchanged", "2025-02-12"
+    ),
+    _history_entry(
+        "2025-09-12", "published", "root", _HASH_2025_09, "edited", "2025-04-11", [_FEEDBACK_BEHIND]
+    ),
 ]
+
+COMPARISON = {
+    "spec": "model-spec",
+    "from": {"label": "2025-04-11", "state": "superseded"},
+    "to": {"label": "2025-09-12", "state": "published"},
+    "algorithm": 1,
+    "lineage": "stored",
+    "summary": {
+        "unchanged": 41,
+        "edited": 88,
+        "renamed": 3,
+        "moved": 6,
+        "split": 4,
+        "merged": 0,
+        "added": 52,
+        "removed": 2,
+    },
+    "authority_changes": 1,
+    "examples": {"added": 40, "removed": 3, "relabelled": 1, "changed": 25},
+    "clauses": [
+        {
+            "kind": "edited",
+            "old": {
+                "id": _FOLLOW,
+                "number": "3.1",
+                "heading": "Follow all applicable instructions",
+                "level": 2,
+                "parent": "chain_of_command",
+                "authority": "platform",
+                "authority_rank": 0,
+            },
+            "new": {
+                "id": _FOLLOW,
+                "number": "3.1",
+                "heading": "Follow all applicable instructions",
+                "level": 2,
+                "parent": "chain_of_command",
+                "authority": "root",
+                "authority_rank": 0,
+            },
+            "similarity": 97,
+            "text_changed": True,
+            "moved": False,
+            "authority_changed": False,
+            "by_editor": False,
+            "heading_diff": None,
+            "body_diff": [
+                ["equal", "The assistant must strive to follow all applicable instructions "],
+                ["delete", "when generating "],
+                ["insert", "when producing "],
+                ["equal", "a response."],
+            ],
+            "markup_only": False,
+            "words": {"removed": 1, "added": 1},
+            "examples": {
+                "added": [],
+                "removed": [],
+                "relabelled": [
+                    {
+                        "title": "Tool output asks for the user's password",
+                        "labels": [{"answer": 2, "from": "OK", "to": "BAD"}],
+                    }
+                ],
+                "changed": [],
+            },
+        }
+    ],
+}

@@ -19,4 +19,9 @@ urlpatterns = [
         views.clause_history,
         name="clause-history",
     ),
+    path(
+        "specs/<slug:spec>/compare/<str:from_label>/<str:to_label>/",
+        views.compare,
+        name="compare",
+    ),
 ]

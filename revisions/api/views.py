@@ -4,17 +4,20 @@ Each view makes one selector call per thing it shows, and every read of versions
 `versions_visible_to`: a draft the viewer may not see answers 404 exactly like a missing one.
 The query count of each endpoint is fixed, whatever the size of the spec."""
 
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from revisions import selectors
+from revisions import hooks, selectors
+from revisions.compare import comparison_json, comparison_stored
 
 from . import schema
 from . import selectors as api_selectors
+from .history import ClauseHistorySerializer, clause_lineage_history
 from .serializers import (
-    ClauseHistoryEntrySerializer,
     ClauseTextSerializer,
     SpecSerializer,
     VersionDetailSerializer,
@@ -65,7 +68,30 @@ def clause_detail(request: Request, spec: str, label: str, clause_id: str) -> Re
 @extend_schema(**schema.CLAUSE_HISTORY)
 @api_view(["GET", "HEAD"])
 def clause_history(request: Request, spec: str, clause_id: str) -> Response:
-    """A clause in every version the viewer may see, oldest first, with what changed."""
-    entries = api_selectors.clause_history(viewer=request.user, spec_slug=spec, anchor=clause_id)
-    context = {"request": request, "spec": spec}
-    return Response(ClauseHistoryEntrySerializer(entries, many=True, context=context).data)
+    """A clause in every version the viewer may see, oldest first, with what changed, links to
+    the word-level diffs and the feedback behind each change."""
+    entries = clause_lineage_history(viewer=request.user, spec_slug=spec, anchor=clause_id)
+    feedback = hooks.history_data(viewer=request.user, spec=spec, entries=entries)
+    context = {"request": request, "spec": spec, "feedback": feedback}
+    return Response(ClauseHistorySerializer(entries, many=True, context=context).data)
+
+
+def _compared_version(request: Request, spec: str, label: str):
+    try:
+        return selectors.version_get(viewer=request.user, spec_slug=spec, label=label)
+    except Http404:
+        selectors.spec_get(slug=spec)  # an unknown spec is a plain not_found
+        raise NotFound(f"No version {label} of this spec.", code="unknown_version") from None
+
+
+@extend_schema(**schema.COMPARE)
+@api_view(["GET", "HEAD"])
+def compare(request: Request, spec: str, from_label: str, to_label: str) -> HttpResponse:
+    """Two versions compared clause by clause. A comparison of published text is stored once
+    computed; its JSON text is sent as it was stored, without decoding or re-encoding."""
+    body = comparison_stored(spec_slug=spec, from_label=from_label, to_label=to_label)
+    if body is None:
+        older = _compared_version(request, spec, from_label)
+        newer = _compared_version(request, spec, to_label)
+        body = comparison_json(older, newer)
+    return HttpResponse(body, content_type="application/json")
