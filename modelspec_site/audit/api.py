@@ -5,15 +5,23 @@ an auditor can re-verify an export with `chain.verify_chain` without trusting th
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.views import APIView
 
 from modelspec_site.accounts.roles import AUDITOR, has_role
 from modelspec_site.audit import chain, selectors
-from modelspec_site.audit.models import Event, Visibility
+from modelspec_site.audit.models import Checkpoint, Event, Visibility
+from modelspec_site.audit.views import ledger_export_full
 
 
 class IsAuditor(BasePermission):
@@ -78,6 +86,7 @@ _FILTERS = [
     )
 )
 class EventListView(generics.ListAPIView):
+    staff_only = True
     serializer_class = EventSerializer
     permission_classes = [IsAuditor]
     pagination_class = EventCursorPagination
@@ -99,3 +108,88 @@ class EventListView(generics.ListAPIView):
             ref = {"type": subject_type} | ({"id": subject_id} if subject_id else {})
             events = events.filter(subjects__contains=[ref])
         return events
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["audit"],
+        operation_id="audit_events_export",
+        summary="The whole ledger as JSON Lines (auditors only), streamed",
+        description=(
+            "Every event in seq order, one JSON object per line with the ten hashed fields "
+            "and hash, for offline verification (scripts/verify_ledger_export.py). Recorded "
+            "in the ledger as audit.exported."
+        ),
+        responses={
+            (200, "application/jsonl"): OpenApiResponse(OpenApiTypes.STR, description="JSON Lines")
+        },
+    )
+)
+class EventExportView(APIView):
+    staff_only = True
+    permission_classes = [IsAuditor]
+
+    def get(self, request, *args, **kwargs):
+        return ledger_export_full(request, "jsonl")
+
+
+class CheckpointSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    count = serializers.IntegerField(help_text="Events in the ledger at that time.")
+    head_hash = serializers.CharField(help_text="The hash of event number `count`.")
+    created_at = serializers.CharField(
+        source="created_at_text", help_text="UTC, as signed: YYYY-MM-DDTHH:MM:SS.ffffffZ"
+    )
+    signature = serializers.CharField(
+        help_text="Base64 Ed25519 signature of 'modelspec-ledger-checkpoint:1\\ncount:N\\n"
+        "head:HASH\\ntime:CREATED_AT\\n' (UTF-8); public key at /audit/checkpoints/key/."
+    )
+    key_id = serializers.CharField(help_text="First 16 hex digits of SHA-256 of the raw key.")
+    algorithm = serializers.CharField(default="Ed25519", read_only=True)
+
+
+class CheckpointPagination(CursorPagination):
+    ordering = "-day"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+_CHECKPOINT_EXAMPLE = {
+    "next": None,
+    "previous": None,
+    "results": [
+        {
+            "day": "2025-09-13",
+            "count": 18234,
+            "head_hash": "9c1d0b7f3e5a0a4c2b6d8e1f3a5c7e9b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c",
+            "created_at": "2025-09-13T00:05:00.120391Z",
+            "signature": "0s0V3yV0bq7...base64...Aw==",
+            "key_id": "4f1c2a9b7d3e5f60",
+            "algorithm": "Ed25519",
+        }
+    ],
+}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["audit"],
+        operation_id="audit_checkpoints_list",
+        summary="Signed daily checkpoints of the ledger (public), newest first",
+        description=(
+            "Keep a checkpoint to prove later that the ledger only grew: event `count` must "
+            "still have hash `head_hash` (verify_audit --checkpoint HASH --count N, or "
+            "verify_ledger_export.py on an export)."
+        ),
+        responses=CheckpointSerializer(many=True),
+        examples=[OpenApiExample("A page of checkpoints", value=_CHECKPOINT_EXAMPLE)],
+    )
+)
+class CheckpointListView(generics.ListAPIView):
+    serializer_class = CheckpointSerializer
+    permission_classes = [AllowAny]
+    pagination_class = CheckpointPagination
+
+    def get_queryset(self) -> QuerySet[Checkpoint]:
+        return Checkpoint.objects.all()

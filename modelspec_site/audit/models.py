@@ -111,3 +111,49 @@ class Event(models.Model):
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+
+
+class Checkpoint(models.Model):
+    """A signed statement of the ledger's length and head hash at one time, published daily.
+
+    Whoever keeps a copy can later prove that history only grew: event `count` must still have
+    hash `head_hash` (`verify_audit --checkpoint HASH --count N`, or the offline verifier on an
+    export). The signature is Ed25519 over `chain.checkpoint_message(count, head_hash,
+    created_at)`; `key_id` names the key (`chain.public_key_id`). Rows are only ever added."""
+
+    day = models.DateField(_("day"), unique=True, help_text=_("One checkpoint per UTC day."))
+    count = models.BigIntegerField(_("event count"))
+    head_hash = models.CharField(_("head hash"), max_length=64)
+    created_at = models.DateTimeField(_("time"))
+    signature = models.CharField(_("signature"), max_length=128)
+    key_id = models.CharField(_("key id"), max_length=16)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoints")
+        constraints = [
+            models.CheckConstraint(condition=Q(count__gte=0), name="audit_checkpoint_count"),
+            models.CheckConstraint(
+                condition=Q(head_hash__regex=r"^[0-9a-f]{64}$"), name="audit_checkpoint_hash"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.count} events, head {self.head_hash[:12]}"
+
+    @property
+    def created_at_text(self) -> str:
+        return chain.format_timestamp(self.created_at)
+
+    def as_dict(self) -> dict:
+        """The published form: what the API returns, the directory copy holds and the offline
+        verifier reads with --checkpoint-file."""
+        return {
+            "count": self.count,
+            "head_hash": self.head_hash,
+            "created_at": self.created_at_text,
+            "signature": self.signature,
+            "key_id": self.key_id,
+            "algorithm": "Ed25519",
+        }

@@ -1,0 +1,1 @@
+../modelspec_site/audit/chain.py
