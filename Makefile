@@ -1,5 +1,5 @@
 # The entry point for people and CI. `make run` serves the site; `make test` runs every check.
-.PHONY: run test venv lint format messages bench-reader bench-submit bench-queue clean
+.PHONY: run test venv lint format messages bench-reader bench-submit bench-queue bench-revisions bench-audit clean
 
 venv:
 	@scripts/venv.sh
@@ -28,6 +28,12 @@ bench-submit: venv
 
 bench-queue: venv
 	.venv/bin/python bench/triage_queue.py $(ARGS)
+
+bench-audit: venv
+	.venv/bin/python bench/audit.py $(ARGS)
+
+bench-revisions: venv
+	.venv/bin/python bench/revisions.py $(ARGS)
 
 clean:
 	rm -rf var .venv

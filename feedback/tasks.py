@@ -23,3 +23,21 @@ def send_ageing_reminders() -> int:
     """Reminders about items waiting past FEEDBACK_AGEING_DAYS (by beat); each item at most
     once per ageing period."""
     return reminders_send()
+
+
+@shared_task(name="feedback.publish_scheduled", ignore_result=True, max_retries=0)
+def publish_scheduled() -> int:
+    """Publish internal items and notes whose scheduled moment has come (every few minutes, by
+    beat); idempotent, each publication in its own transaction."""
+    from .scheduling import publication_run_due
+
+    return publication_run_due()
+
+
+@shared_task(name="feedback.transparency_precompute", ignore_result=True, max_retries=0)
+def transparency_precompute() -> None:
+    """Recompute the transparency dashboard's default view into the cache (by beat), so no
+    visitor waits for its aggregates."""
+    from .transparency import dashboard_precompute
+
+    dashboard_precompute()

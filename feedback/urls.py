@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import feeds, views, views_carry
 
 
 class TrackingNumberConverter:
@@ -22,6 +22,13 @@ urlpatterns = [
     path("", views.feedback_tracker, name="tracker"),
     path("new/", views.feedback_new, name="new"),
     path("similar/", views.feedback_similar, name="similar"),
+    # Atom feeds (public only).
+    path("decisions/feed/", feeds.DecisionsFeed(), name="decisions-feed"),
+    path(
+        "clauses/<slug:spec>/<str:clause_id>/feed/",
+        feeds.ClauseFeedbackFeed(),
+        name="clause-feed",
+    ),
     path("<feedback_tracking:tracking_number>/", views.feedback_item, name="item"),
     path("<feedback_tracking:tracking_number>/receipt/", views.feedback_receipt, name="receipt"),
     path(
@@ -36,4 +43,20 @@ urlpatterns = [
     # The signed-in submitter's own moves (the private follow link posts to itself instead).
     path("<feedback_tracking:tracking_number>/answer/", views.feedback_answer, name="answer"),
     path("<feedback_tracking:tracking_number>/withdraw/", views.feedback_withdraw, name="withdraw"),
+    # The submitter's answer after a new version carried the item forward (views_carry).
+    path(
+        "<feedback_tracking:tracking_number>/carried/",
+        views_carry.carried_account,
+        name="carried",
+    ),
+    path(
+        "<feedback_tracking:tracking_number>/carried/<str:signed>/",
+        views_carry.carried_signed,
+        name="carried-signed",
+    ),
+    path(
+        "<feedback_tracking:tracking_number>/follow/<str:token>/carried/",
+        views_carry.carried_follow,
+        name="carried-follow",
+    ),
 ]

@@ -4,7 +4,7 @@ feedback/staff_urls.py under /staff/ with the namespace "staff"."""
 from django.urls import path
 
 from . import urls as _public_urls  # noqa: F401  registers the feedback_tracking converter
-from . import views_work
+from . import views_scheduling, views_work
 
 urlpatterns = [
     path("items/<feedback_tracking:tracking_number>/", views_work.item_work, name="item"),
@@ -45,5 +45,36 @@ urlpatterns = [
         "items/<feedback_tracking:tracking_number>/publish/",
         views_work.item_publish,
         name="item-publish",
+    ),
+    # Scheduling internal material for publication (feedback.views_scheduling).
+    path(
+        "items/<feedback_tracking:tracking_number>/publication/",
+        views_scheduling.publication_page,
+        name="item-publication",
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/publication/schedule/",
+        views_scheduling.publication_schedule_view,
+        name="item-publication-schedule",
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/publication/<int:schedule_id>/cancel/",
+        views_scheduling.publication_cancel_view,
+        name="item-publication-cancel",
+    ),
+]
+# Change proposals from an item (helper D).
+from . import views_proposals  # noqa: E402
+
+urlpatterns += [
+    path(
+        "items/<feedback_tracking:tracking_number>/propose/",
+        views_proposals.item_propose,
+        name="item-propose",
+    ),
+    path(
+        "items/<feedback_tracking:tracking_number>/proposals/link/",
+        views_proposals.item_proposal_link,
+        name="item-proposal-link",
     ),
 ]

@@ -38,7 +38,12 @@ urlpatterns = [
     path("feedback/", include("feedback.urls")),
     path("staff/", include("feedback.staff_urls")),
     path("staff/", include("revisions.editor_urls")),
+    path("staff/audit/", include("modelspec_site.audit.urls")),
+    path("audit/", include("modelspec_site.audit.public_urls")),
     path("notifications/", include("feedback.notify_urls")),
+    path("transparency/", include("feedback.transparency_urls")),
+    path("data/", include("feedback.data_urls")),
+    path("", include("feedback.disposition_urls")),
     path("", include("revisions.urls")),
 ]
 

@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.utils.html import conditional_escape, format_html_join
 from django.utils.safestring import SafeString
 
-from .models import ClauseText, Version
+from .models import ChangeProposal, ClauseText, Version
 
 _MARKER_PREFIX = "<!--clause-extras:"
 _MARKER_REF_RE = re.compile(r"(\d+):([A-Za-z0-9_.-]{1,128})")
@@ -63,6 +63,36 @@ class ReaderHook:
     def page_end(self, *, request: HttpRequest) -> str:
         """HTML at the end of the reading pages (script tags, with the CSP nonce)."""
         return ""
+
+    def proposal_extras(self, *, request: HttpRequest, proposal: ChangeProposal) -> str:
+        """HTML for a change proposal's staff page (e.g. the feedback it answers)."""
+        return ""
+
+    def proposal_form_url(self, *, request: HttpRequest, reference: str) -> str:
+        """Where to draft a proposal from `reference` (the `?item=` of the new-proposal
+        page), when this app knows it; empty otherwise."""
+        return ""
+
+    def history_extras(
+        self, *, request: HttpRequest, spec: str, entries: Sequence
+    ) -> Mapping[str, str]:
+        """{version label: HTML} for a clause's history page (`spec`: the spec's slug;
+        `entries`: its `revisions.api.history.HistoryEntry` list, oldest first): what lies
+        behind the change in that version (the feedback incorporated, the decisions)."""
+        return {}
+
+    def history_data(self, *, viewer, spec: str, entries: Sequence) -> Mapping[str, list[dict]]:
+        """{version label: [plain JSON-able dicts]} for the clause history API, the same
+        content as `history_extras`, only what `viewer` may see."""
+        return {}
+
+    def changes_extras(
+        self, *, request: HttpRequest, version: Version, links: Sequence
+    ) -> Mapping[int | str, str]:
+        """HTML for a version's changes page (`links`: its LineageLink rows): keyed by a link's
+        pk, or by a new clause id (attached to the link that leads to it); the key "" is
+        HTML for the page as a whole. The feedback behind each change goes here."""
+        return {}
 
 
 _hooks: list[ReaderHook] = []
@@ -147,6 +177,60 @@ def clause_page_extras(
 
 def page_end(*, request: HttpRequest) -> SafeString:
     return _join(hook.page_end(request=request) for hook in _hooks)
+
+
+def proposal_extras(*, request: HttpRequest, proposal: ChangeProposal) -> SafeString:
+    return _join(hook.proposal_extras(request=request, proposal=proposal) for hook in _hooks)
+
+
+def proposal_form_url(*, request: HttpRequest, reference: str) -> str:
+    for hook in _hooks:
+        url = hook.proposal_form_url(request=request, reference=reference)
+        if url:
+            return url
+    return ""
+
+
+def history_extras(*, request: HttpRequest, spec: str, entries: Sequence) -> dict[str, SafeString]:
+    """{version label: joined HTML} from every hook, for a clause's history page."""
+    joined: dict[str, list[str]] = {}
+    for hook in _hooks:
+        for label, html in hook.history_extras(request=request, spec=spec, entries=entries).items():
+            joined.setdefault(label, []).append(html)
+    return {label: _join(parts) for label, parts in joined.items()}
+
+
+def history_data(*, viewer, spec: str, entries: Sequence) -> dict[str, list[dict]]:
+    """{version label: [dicts]} from every hook, for the clause history API."""
+    joined: dict[str, list[dict]] = {}
+    for hook in _hooks:
+        for label, rows in hook.history_data(viewer=viewer, spec=spec, entries=entries).items():
+            joined.setdefault(label, []).extend(rows)
+    return joined
+
+
+def changes_extras(
+    *, request: HttpRequest, version: Version, links: Sequence
+) -> tuple[dict[int, SafeString], SafeString]:
+    """({link pk: joined HTML}, page HTML) from every hook, for a version's changes page. Keys
+    naming a new clause id are attached to the link(s) leading to that clause."""
+    by_anchor: dict[str, list[int]] = {}
+    for link in links:
+        anchor = link.new_text.anchor if link.new_text_id else ""
+        if anchor:
+            by_anchor.setdefault(anchor, []).append(link.pk)
+    joined: dict[int, list[str]] = {}
+    page: list[str] = []
+    for hook in _hooks:
+        for key, html in hook.changes_extras(request=request, version=version, links=links).items():
+            if key == "":
+                page.append(html)
+            elif isinstance(key, int):
+                joined.setdefault(key, []).append(html)
+            else:
+                for pk in by_anchor.get(key, ()):
+                    joined.setdefault(pk, []).append(html)
+    return {pk: _join(parts) for pk, parts in joined.items()}, _join(page)
 
 
 def _join(fragments: Iterable[str]) -> SafeString:

@@ -248,7 +248,8 @@ def _clean(spec: Spec, base_version: Version, operation: str, fields: _Fields) -
             f"Keep the rationale under {RATIONALE_MAX} characters.", field="rationale"
         )
     heading = (fields.new_heading or "").strip()
-    body = (fields.new_body_markdown or "").strip("\n")
+    # Browsers send a textarea's line ends as CRLF: store LF, as the spec's Markdown has.
+    body = (fields.new_body_markdown or "").replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if len(heading) > HEADING_MAX or "\n" in heading:
         raise RevisionError(
             f"A heading is one line of at most {HEADING_MAX} characters.", field="new_heading"

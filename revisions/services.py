@@ -163,6 +163,9 @@ def version_import(
                     "examples": parsed.example_count,
                     "warnings": list(parsed.warnings),
                 },
+                # Only drafts take new text, and drafts are internal until published (the
+                # version.published event then names the label and the source hash).
+                visibility="internal",
             )
         published = False
         if publish and version.state == Version.State.DRAFT:
@@ -454,6 +457,7 @@ def version_details_update(
                 "before": {k: _jsonable(v) for k, v in before.items()},
                 "after": {f: _jsonable(getattr(version, f)) for f in fields},
             },
+            visibility="internal" if version.state == Version.State.DRAFT else "public",
         )
     return version
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
 
 from feedback.models import Kind, Visibility
 
@@ -77,6 +78,31 @@ def _error(description: str, *examples: tuple[str, dict, str]) -> OpenApiRespons
     )
 
 
+class FeedbackInvalidSerializer(FeedbackErrorSerializer):
+    """A 400 from the submission: nested fields (`quote`, `example_conversation`) report their
+    own fields' messages nested the same way."""
+
+    errors = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text=(
+            "Per-field messages: a list of strings by field; for `quote` an object of such "
+            "lists, for `example_conversation` a list with one such object per turn."
+        ),
+    )
+
+
+def _invalid(description: str, *examples: tuple[str, dict, str]) -> OpenApiResponse:
+    return OpenApiResponse(
+        FeedbackInvalidSerializer,
+        description=description,
+        examples=[
+            OpenApiExample(name, value=value, response_only=True, status_codes=[code])
+            for name, value, code in examples
+        ],
+    )
+
+
 NOT_FOUND = _error("No such item, or not visible to you.", ("Not found", samples.NOT_FOUND, "404"))
 THROTTLED = _error("Too many writes; see `Retry-After`.", ("Throttled", samples.THROTTLED, "429"))
 
@@ -104,7 +130,7 @@ FEEDBACK_CREATE = {
     ],
     "responses": {
         201: OpenApiResponse(FeedbackCreatedSerializer, description="Filed (or replayed)."),
-        400: _error(
+        400: _invalid(
             "Invalid input, with per-field `errors`.",
             ("Invalid fields", samples.INVALID, "400"),
             ("Unknown field", samples.UNKNOWN_FIELD, "400"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import transitions, views
+from . import disposition, transitions, views
 
 app_name = "feedback_api"
 urlpatterns = [
@@ -18,4 +18,9 @@ urlpatterns = [
         name="feedback-endorse",
     ),
     *transitions.urls,  # staff: workflow actions and reviewers' positions
+    path(
+        "specs/<slug:spec>/versions/<str:label>/disposition/",
+        disposition.DispositionView.as_view(),
+        name="version-disposition",
+    ),
 ]

@@ -205,6 +205,12 @@ FEEDBACK_DIGEST_HOUR = int(env("FEEDBACK_DIGEST_HOUR", "7") or 7)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.sweep", "schedule": 60.0, "options": {"expires": 55}},
     "idempotency-purge": {"task": "feedback.purge_idempotency_records", "schedule": 86400.0},
+    # Publish jobs whose task was lost or whose worker died are queued again (revisions).
+    "publish-sweep": {
+        "task": "revisions.publish_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Daily. Both keep to one message per recipient per day (per ageing period for reminders),
     # so an extra or a repeated run is harmless.
     "feedback-reviewer-digest": {
@@ -217,7 +223,35 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=FEEDBACK_DIGEST_HOUR),
         "options": {"expires": 3600},
     },
+    # Internal items and notes scheduled for publication (idempotent), and the transparency
+    # dashboard's default view kept warm in the cache (it lives 15 minutes).
+    "feedback-publish-scheduled": {
+        "task": "feedback.publish_scheduled",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
+    "feedback-transparency": {
+        "task": "feedback.transparency_precompute",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    # One signed ledger checkpoint per UTC day (idempotent: a second run that day does nothing).
+    "audit-checkpoint": {
+        "task": "audit.checkpoint_record",
+        "schedule": crontab(minute=5, hour=0),
+        "options": {"expires": 3600},
+    },
 }
+
+# --- Ledger checkpoints (docs/operations.md, "Ledger checkpoints") ---
+# Base64 of the 32-byte Ed25519 private key. When it is unset, a key is generated once in
+# AUDIT_CHECKPOINT_KEY_FILE (development and tests); `check --deploy` warns about that.
+AUDIT_CHECKPOINT_SIGNING_KEY = env("AUDIT_CHECKPOINT_SIGNING_KEY", "")
+AUDIT_CHECKPOINT_KEY_FILE = env(
+    "AUDIT_CHECKPOINT_KEY_FILE", str(BASE_DIR / "var" / "audit-checkpoint-ed25519.key")
+)
+# A directory outside the database that receives a copy of every checkpoint (JSON), if set.
+AUDIT_CHECKPOINT_DIR = env("AUDIT_CHECKPOINT_DIR", "")
 
 # --- REST API ---
 REST_FRAMEWORK = {
@@ -272,6 +306,12 @@ MODELSPEC_DATA_DIR = BASE_DIR / "data" / "model-spec"
 MODELSPEC_MAX_IMPORT_BYTES = 5 * 1024 * 1024
 # Items waiting longer than this in one state are highlighted in the triage queue.
 FEEDBACK_AGEING_DAYS = int(env("FEEDBACK_AGEING_DAYS", "14") or 14)
+# The licence of the public feedback and decisions in the open data downloads (/data/); the
+# specification's own text is CC0.
+OPEN_DATA_LICENSE = env("OPEN_DATA_LICENSE", "CC BY 4.0") or "CC BY 4.0"
+# Items carried to a new version whose passage was re-found with less confidence than this
+# (0-100), and orphans, are listed in the triage queue's "Re-anchoring needs a look".
+FEEDBACK_REANCHOR_REVIEW_BELOW = int(env("FEEDBACK_REANCHOR_REVIEW_BELOW", "60") or 60)
 
 LOGGING = {
     "version": 1,

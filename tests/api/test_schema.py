@@ -15,6 +15,7 @@ PATHS = [
     "/api/v1/specs/{spec}/versions/{label}/",
     "/api/v1/specs/{spec}/versions/{label}/clauses/{clause_id}/",
     "/api/v1/specs/{spec}/clauses/{clause_id}/history/",
+    "/api/v1/specs/{spec}/compare/{from_label}/{to_label}/",
 ]
 URLS = [
     "/api/v1/specs/",
@@ -22,6 +23,7 @@ URLS = [
     "/api/v1/specs/model-spec/versions/2025-09-12/",
     "/api/v1/specs/model-spec/versions/2025-09-12/clauses/overview/",
     "/api/v1/specs/model-spec/clauses/overview/history/",
+    "/api/v1/specs/model-spec/compare/2025-04-11/2025-09-12/",
 ]
 
 
