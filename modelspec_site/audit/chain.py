@@ -214,15 +214,16 @@ def canonical_fields(event: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def encode_canonical(fields: Mapping[str, Any]) -> bytes:
+    """The canonical encoding of fields that `canonical_fields` already returned."""
+    return json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
 def canonical_bytes(event: Mapping[str, Any]) -> bytes:
     """The canonical encoding of `event` (see the module docstring). Raises ValueError."""
-    return json.dumps(
-        canonical_fields(event),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    ).encode("utf-8")
+    return encode_canonical(canonical_fields(event))
 
 
 def event_hash(event: Mapping[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Iterable, Mapping
@@ -122,42 +123,94 @@ class EventSpec:
     visibility: str = Visibility.PUBLIC
 
 
-def audit_record_many(specs: Iterable[EventSpec], *, batch_size: int = 2000) -> list[Event]:
+def audit_record_many(specs: Iterable[EventSpec]) -> list[Event]:
     """Append many events, in order, under one hold of the ledger lock: what `audit_record`
-    does for each, with one lock, one read of the head and batched inserts. For a change that
-    records thousands of events at once (publishing a version carries every open item)."""
+    does for each, with one lock, one read of the head, each event validated and encoded once,
+    and one COPY into the table. For a change that records thousands of events at once
+    (publishing a version carries every open item). A malformed event raises ValueError
+    before anything is written; the caller's transaction then rolls back."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record_many must run inside the transaction of the change")
-    events: list[Event] = []
+    prepared = []
     for spec in specs:
         kind, label, user = _actor_fields(spec.actor)
-        event = Event(
-            actor=user,
-            actor_kind=kind,
-            actor_label=label,
-            action=spec.action,
-            subjects=[_subject_ref(subject) for subject in spec.subjects],
-            visibility=spec.visibility,
-            data={} if spec.data is None else spec.data,
-        )
-        chain.canonical_fields(
-            event.chain_fields()
-            | {"seq": 1, "created_at": timezone.now(), "prev_hash": chain.GENESIS_HASH}
-        )
-        events.append(event)
-    if not events:
-        return events
+        refs = [_subject_ref(subject) for subject in spec.subjects]
+        data = {} if spec.data is None else spec.data
+        prepared.append((kind, label, user, spec.action, refs, spec.visibility, data))
+    if not prepared:
+        return []
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK_KEY])
     last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, prev = (last[0], last[1]) if last else (0, chain.GENESIS_HASH)
-    for event in events:
+    events: list[Event] = []
+    rows = []
+    for kind, label, user, action, refs, visibility, data in prepared:
         seq += 1
-        event.seq, event.prev_hash = seq, prev
-        event.created_at = timezone.now()
-        event.hash = prev = chain.event_hash(event.chain_fields())
-    Event.objects.bulk_create(events, batch_size=batch_size)
+        created_at = timezone.now()
+        fields = chain.canonical_fields(
+            {
+                "seq": seq,
+                "created_at": created_at,
+                "actor_kind": kind,
+                "actor_label": label,
+                "actor_id": None if user is None else user.pk,
+                "action": action,
+                "subjects": refs,
+                "visibility": visibility,
+                "data": data,
+                "prev_hash": prev,
+            }
+        )
+        digest = hashlib.sha256(chain.encode_canonical(fields)).hexdigest()
+        events.append(
+            Event(
+                seq=seq,
+                created_at=created_at,
+                actor=user,
+                actor_kind=kind,
+                actor_label=label,
+                action=action,
+                subjects=refs,
+                visibility=visibility,
+                data=data,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        rows.append(
+            (
+                seq,
+                created_at,
+                None if user is None else user.pk,
+                kind,
+                label,
+                action,
+                json.dumps(refs, ensure_ascii=False),
+                visibility,
+                json.dumps(data, ensure_ascii=False),
+                prev,
+                digest,
+            )
+        )
+        prev = digest
+    table = connection.ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(
+        connection.ops.quote_name(Event._meta.get_field(name).column)
+        for name in (
+            "seq", "created_at", "actor", "actor_kind", "actor_label", "action", "subjects",
+            "visibility", "data", "prev_hash", "hash",
+        )
+    )  # fmt: skip
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {table} ({columns}) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
     return events
 
 
