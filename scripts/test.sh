@@ -36,6 +36,7 @@ echo "== migrations are up to date"
 "$PY" manage.py makemigrations --check --dry-run
 echo "== deploy checks (production profile)"
 SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(60))')" \
+  AUDIT_CHECKPOINT_SIGNING_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')" \
   DJANGO_SETTINGS_MODULE=modelspec_site.settings.prod ALLOWED_HOSTS=tracker.example.org \
   "$PY" manage.py check --deploy --fail-level WARNING
 echo "== pytest"
