@@ -205,9 +205,7 @@ def audit_record_many(specs: Iterable[EventSpec]) -> list[Event]:
     )  # fmt: skip
     with (
         connection.cursor() as cursor,
-        cursor.cursor.copy(
-            f"COPY {table} ({columns}) FROM STDIN"
-        ) as copy,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
         for row in rows:
             copy.write_row(row)
