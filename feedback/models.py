@@ -85,7 +85,9 @@ OPEN_STATES = (State.RECEIVED, State.TRIAGED, State.IN_REVIEW, State.NEEDS_INFO,
 
 
 class TrackingCounter(models.Model):
-    """The next tracking number per (prefix, year): MS-2025-00042. A row lock hands them out."""
+    """Where the numbering of (prefix, year) stood before numbers came from sequences
+    (migration 0010): a sequence created for a year that has a row here continues after
+    `last`. Nothing writes new rows."""
 
     prefix = models.CharField(max_length=16)
     year = models.PositiveSmallIntegerField()

@@ -29,7 +29,7 @@ from .errors import (
     QuoteMismatch,
     TargetNotFound,
 )
-from .models import Endorsement, FeedbackItem, Kind, Report, Severity, TrackingCounter, Visibility
+from .models import Endorsement, FeedbackItem, Kind, Report, Severity, Visibility
 
 LIMITS = {
     "summary": 200,
@@ -95,15 +95,10 @@ def comment_period_open(version: Version, *, now=None) -> bool:
 
 
 def _next_tracking_number(prefix: str, year: int) -> str:
-    """One statement: create the (prefix, year) counter or add one to it, and read it back.
-    The row stays locked until the caller's transaction ends, so numbers never repeat."""
-    table = connection.ops.quote_name(TrackingCounter._meta.db_table)
+    """The next number of (prefix, year), from its PostgreSQL sequence (migration 0010): unique
+    and increasing, without holding a lock until the caller commits."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (prefix, year, last) VALUES (%s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT (prefix, year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [prefix, year],
-        )
+        cursor.execute("SELECT feedback_tracking_next(%s, %s)", [prefix, year])
         (number,) = cursor.fetchone()
     return f"{prefix}-{year}-{number:05d}"
 

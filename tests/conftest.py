@@ -108,3 +108,15 @@ def staff_client(client, make_user):
         return sign_in_two_factor(client, make_user(username, roles=roles, is_staff=True))
 
     return sign_in
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in-process, as settings arrange when no broker is configured (`make test`
+    configures a Redis broker, so tests that call a task and expect its effect ask for this)."""
+    from modelspec_site.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

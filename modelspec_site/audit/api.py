@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.views import APIView
@@ -59,7 +59,30 @@ class EventSerializer(serializers.Serializer):
         return None if event.actor_id is None else str(event.actor_id)
 
 
-class EventCursorPagination(CursorPagination):
+class ErrorSerializer(serializers.Serializer):
+    """The site's error body (modelspec_site.api): a stable code, a message, field errors."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.JSONField(), required=False)
+
+
+BAD_REQUEST = OpenApiResponse(
+    ErrorSerializer, description="A filter or the cursor is not valid (`errors` says which)."
+)
+
+
+class StrictCursorPagination(CursorPagination):
+    """A cursor that does not decode is a bad request (400, field `cursor`), not a 404."""
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
+
+
+class EventCursorPagination(StrictCursorPagination):
     ordering = "-seq"
     page_size = 100
     page_size_query_param = "page_size"
@@ -82,7 +105,7 @@ _FILTERS = [
         operation_id="audit_events_list",
         summary="Ledger events (auditors only), newest first",
         parameters=_FILTERS,
-        responses=EventSerializer(many=True),
+        responses={200: EventSerializer(many=True), 400: BAD_REQUEST},
     )
 )
 class EventListView(generics.ListAPIView):
@@ -148,7 +171,7 @@ class CheckpointSerializer(serializers.Serializer):
     algorithm = serializers.CharField(default="Ed25519", read_only=True)
 
 
-class CheckpointPagination(CursorPagination):
+class CheckpointPagination(StrictCursorPagination):
     ordering = "-day"
     page_size = 50
     page_size_query_param = "page_size"
@@ -182,8 +205,15 @@ _CHECKPOINT_EXAMPLE = {
             "still have hash `head_hash` (verify_audit --checkpoint HASH --count N, or "
             "verify_ledger_export.py on an export)."
         ),
-        responses=CheckpointSerializer(many=True),
-        examples=[OpenApiExample("A page of checkpoints", value=_CHECKPOINT_EXAMPLE)],
+        responses={200: CheckpointSerializer(many=True), 400: BAD_REQUEST},
+        examples=[
+            OpenApiExample(
+                "A page of checkpoints",
+                value=_CHECKPOINT_EXAMPLE,
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
     )
 )
 class CheckpointListView(generics.ListAPIView):

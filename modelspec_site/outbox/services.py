@@ -16,6 +16,7 @@ duplicate.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -158,6 +159,45 @@ def outbox_enqueue(
     message_id = message.pk
     transaction.on_commit(lambda: outbox_dispatch(message_id=message_id))
     return message
+
+
+def outbox_enqueue_many(messages: list[OutboxMessage]) -> list[int]:
+    """Insert many ready messages (recipients normalised, headers checked by the caller) with
+    one COPY, in the transaction of their events, and return their ids in the same order.
+    Nothing is dispatched: the caller queues what it wants sent at once with
+    `transaction.on_commit`, and `outbox_sweep` sends the rest. For publications that write
+    tens of thousands of messages; `outbox_enqueue` is the one-message path."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_enqueue_many must run inside the transaction of the events")
+    if not messages:
+        return []
+    for message in messages:
+        _check_header("Subject", message.subject)
+        if len(message.subject) > SUBJECT_MAX_CHARS:
+            raise ValueError(f"subject is longer than {SUBJECT_MAX_CHARS} characters")
+    opts = OutboxMessage._meta
+    names = ("event_seq", "recipient", "kind", "subject", "body_text", "body_html", "headers",
+             "status", "attempts", "last_error", "created_at", "next_attempt_at")  # fmt: skip
+    columns = ", ".join(connection.ops.quote_name(opts.get_field(n).column) for n in names)
+    table = connection.ops.quote_name(opts.db_table)
+    now = timezone.now()
+    pending = opts.get_field("status").default
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for m in messages:
+                copy.write_row(
+                    (m.event_seq, m.recipient, m.kind, m.subject, m.body_text, m.body_html,
+                     json.dumps(m.headers or {}), pending, 0, "", now, m.next_attempt_at or now)
+                )  # fmt: skip
+        # Through the unique (event_seq, recipient, kind) index.
+        cursor.execute(
+            f"SELECT id, event_seq, recipient, kind FROM {table} "  # noqa: S608 (model names)
+            "WHERE event_seq = ANY(%s)",
+            [sorted({m.event_seq for m in messages})],
+        )
+        ids = {(seq, recipient, kind): pk for pk, seq, recipient, kind in cursor.fetchall()}
+    return [ids[(m.event_seq, m.recipient, m.kind)] for m in messages]
 
 
 def outbox_dispatch(*, message_id: int) -> bool:

@@ -9,7 +9,6 @@ from django.db import connection, transaction
 
 from feedback.services import feedback_submit
 from modelspec_site.audit.services import audit_record
-from modelspec_site.celery import app
 from modelspec_site.outbox.models import OutboxMessage, Status
 from modelspec_site.outbox.services import Outcome, outbox_deliver, outbox_enqueue
 
@@ -75,15 +74,6 @@ def test_a_message_locked_by_another_worker_is_left_to_it(queued):
     assert errors == []
     assert outbox_deliver(message_id=message.pk) == Outcome.SENT
     assert len(mail.outbox) == 1
-
-
-@pytest.fixture
-def eager_tasks():
-    """Tasks run in-process, as settings arrange when no broker is configured."""
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 @pytest.mark.usefixtures("eager_tasks")

@@ -173,6 +173,7 @@ def test_a_job_started_too_often_is_given_up(editor):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("eager_tasks")
 def test_publish_start_queues_the_task_on_commit(editor, django_capture_on_commit_callbacks):
     """Tasks run in-process in the test settings: the callback runs the job to its end."""
     draft = make_draft()
@@ -230,6 +231,7 @@ def test_progress_is_visible_to_others_while_the_publish_transaction_is_open(mak
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_tasks")
 def test_the_sweep_queues_a_stuck_job_whose_lock_is_free(make_user):
     """A job left running by a dead worker (no lock held) is run again by the sweep (tasks run
     in-process here); one whose run lock is held is left alone."""

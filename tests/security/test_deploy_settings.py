@@ -2,6 +2,7 @@
 weak secret. Run as separate processes, the way the site is started."""
 
 import os
+import base64
 import secrets
 import subprocess
 import sys
@@ -42,9 +43,21 @@ def test_check_deploy_is_clean_in_production_settings():
         "WARNING",
         SECRET_KEY=secrets.token_urlsafe(60),
         ALLOWED_HOSTS="tracker.example.org",
+        AUDIT_CHECKPOINT_SIGNING_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_checkpoints_would_be_signed_with_a_generated_key():
+    result = _manage(
+        "check",
+        "--deploy",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        ALLOWED_HOSTS="tracker.example.org",
+        AUDIT_CHECKPOINT_SIGNING_KEY="",
+    )
+    assert "audit.W001" in result.stdout + result.stderr
 
 
 def test_production_refuses_a_weak_or_missing_secret_key():
