@@ -1,8 +1,8 @@
 """The production profile passes Django's deployment checklist and refuses to start with a
 weak secret. Run as separate processes, the way the site is started."""
 
-import os
 import base64
+import os
 import secrets
 import subprocess
 import sys
