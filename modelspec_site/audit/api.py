@@ -59,7 +59,7 @@ class EventSerializer(serializers.Serializer):
         return None if event.actor_id is None else str(event.actor_id)
 
 
-class ErrorSerializer(serializers.Serializer):
+class AuditErrorSerializer(serializers.Serializer):
     """The site's error body (modelspec_site.api): a stable code, a message, field errors."""
 
     code = serializers.CharField()
@@ -68,7 +68,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 BAD_REQUEST = OpenApiResponse(
-    ErrorSerializer, description="A filter or the cursor is not valid (`errors` says which)."
+    AuditErrorSerializer, description="A filter or the cursor is not valid (`errors` says which)."
 )
 
 
