@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 from modelspec_site.audit.services import audit_prepare, audit_slots
 from revisions import pagecache
@@ -122,7 +122,28 @@ _CALL = "SELECT * FROM feedback_submit_public({})".format(  # noqa: S608 (consta
 )
 
 
-def _call(args: list[Any]) -> tuple:
+def _call(args: list[Any], *, retry_safe: bool = False) -> tuple:
+    """The call, without the connection health check when a retry is safe.
+
+    Django checks a reused connection with a `SELECT 1` round trip before its first query of a
+    request. With an Idempotency-Key the call itself can stand in for that check: if the
+    connection turns out to be dead, it is closed and the call made once more on a new one.
+    A first attempt that committed before the connection died is then answered by the
+    function as a replay of the stored response, so nothing is filed twice."""
+    if not retry_safe:
+        return _call_once(args)
+    if connection.connection is not None:
+        connection.health_check_done = True
+    try:
+        return _call_once(args)
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        return _call_once(args)
+
+
+def _call_once(args: list[Any]) -> tuple:
     """Run the function with server-side binding and a prepared statement: the ~10 KB of
     arguments travel as parameters (no quoting into the SQL text on our side, no parsing on the
     server's), and the plan is made once per connection. Django's cursor still opens the
@@ -271,7 +292,9 @@ def submit(
         stored,
         list(response_tokens),
     ]
-    outcome, number, created, _seq, status, response, request_hash = _call(args)
+    outcome, number, created, _seq, status, response, request_hash = _call(
+        args, retry_safe=key is not None
+    )
     if outcome == "replay":
         if isinstance(response, str):  # Django leaves jsonb undecoded on raw cursors
             response = json.loads(response)

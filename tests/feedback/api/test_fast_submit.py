@@ -194,3 +194,29 @@ def test_non_ascii_text_keeps_the_chain_verifiable(anonymous):
     assert event.subjects[0]["label"] == f"{number}: {summary}"
     result = audit_verify()
     assert result.ok, result.reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_key_a_dead_connection_is_replaced_without_a_health_check(anonymous):
+    """With an Idempotency-Key the call stands in for Django's `SELECT 1` health check: a
+    connection that died since the last request is closed and the call made on a new one."""
+    from django.db import connections
+
+    assert post_json(anonymous, valid_payload(), **_key()).status_code == 201
+    doomed = connection.connection.info.backend_pid
+    with connections["default"].cursor():
+        pass
+    killer = connection.connection.__class__.connect(
+        **{**connection.get_connection_params(), "autocommit": True}
+    )
+    try:
+        killer.execute("SELECT pg_terminate_backend(%s)", [doomed])
+    finally:
+        killer.close()
+    # The call meets the dead connection itself (tests run without Django's health check, so
+    # without the retry this request would fail): it is closed and the call made once more.
+    response = post_json(anonymous, valid_payload(summary="After the drop"), **_key())
+    assert response.status_code == 201
+    assert connection.connection.info.backend_pid != doomed
+    assert FeedbackItem.objects.filter(summary="After the drop").count() == 1
+    assert audit_verify().ok
