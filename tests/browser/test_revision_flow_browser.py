@@ -58,10 +58,13 @@ def _wait(condition, what: str, logs: Path | None, seconds: float = 45) -> None:
 
 def _drop_pools(app) -> None:
     """Forget the app's broker connections (not `app.close()`: that unregisters the app)."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+    pools.reset()  # kombu's process-wide producer pools, closed with the connections
 
 
 @pytest.fixture
@@ -127,8 +130,8 @@ def publish_worker(bundled_live, tmp_path):
                 worker.wait(5)
         app.conf.task_always_eager = eager_before
         app.conf.broker_url = url_before
-        _drop_pools(app)
-        if redis is not None:
+        if redis is not None:  # only when this test switched brokers
+            _drop_pools(app)
             redis.terminate()
             redis.wait(10)
 
