@@ -1,15 +1,11 @@
 """Named refusals. The HTML layer shows `message` next to `field`; the API answers with `code`
 (stable, documented) and the HTTP status given here."""
 
+from modelspec_site.errors import ServiceError
 
-class FeedbackError(Exception):
-    code = "invalid"
-    status = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class FeedbackError(ServiceError):
+    """The feedback app's refusals."""
 
 
 class CommentPeriodClosed(FeedbackError):

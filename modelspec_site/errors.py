@@ -43,3 +43,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "<p>Something went wrong on our side. It has been logged.</p>",
         status=500,
     )
+
+
+class ServiceError(Exception):
+    """A named refusal from a service: the HTML layer shows `message` next to `field`; the API
+    answers with `code` (stable, documented) and the HTTP status `status`. Each app subclasses
+    it (feedback.errors.FeedbackError, revisions.proposals.RevisionError)."""
+
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field

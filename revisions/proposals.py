@@ -28,6 +28,7 @@ from django.utils import timezone
 from modelspec_site.accounts.roles import EDITOR, REVIEWER, has_role
 from modelspec_site.audit.models import Visibility
 from modelspec_site.audit.services import audit_record
+from modelspec_site.errors import ServiceError
 
 from . import hooks
 from .models import ChangeProposal, ClauseText, ProposalPosition, Spec, Version
@@ -44,14 +45,8 @@ HEADING_MAX = 500
 OPEN_STATES = (State.IN_REVIEW, State.ACCEPTED)
 
 
-class RevisionError(Exception):
-    code = "invalid"
-    status = 400
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class RevisionError(ServiceError):
+    """The revisions app's refusals (proposals and drafts)."""
 
 
 class RevisionNotAllowed(RevisionError):

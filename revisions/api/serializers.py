@@ -13,7 +13,6 @@ from rest_framework import serializers
 
 from revisions.models import ClauseText, Spec, Version
 
-from .history import Change, HistoryEntry
 from .tree import TreeNode
 
 API = "revisions_api"
@@ -247,29 +246,3 @@ class ClauseTextSerializer(serializers.Serializer):
     def get_history_url(self, text: ClauseText) -> str:
         path = reverse(f"{API}:clause-history", args=[text.version.spec.slug, text.anchor])
         return _link(self, path)
-
-
-class ClauseHistoryEntrySerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="The version.")
-    state = serializers.ChoiceField(choices=Version.State.choices)
-    id = serializers.CharField(source="anchor", help_text="The clause's id in that version.")
-    heading = serializers.CharField()
-    number = serializers.CharField()
-    authority = serializers.CharField()
-    authority_rank = serializers.IntegerField(allow_null=True)
-    content_hash = serializers.CharField()
-    change = serializers.ChoiceField(
-        choices=[c.value for c in Change],
-        help_text=(
-            "Relative to the previous entry: `added` (the first), `unchanged`, `edited` (content "
-            "hash differs) or `renamed` (id differs; see `same_text` for the text)."
-        ),
-    )
-    same_text = serializers.BooleanField(
-        help_text="Content hash equals the previous entry's (false for the first)."
-    )
-    url = serializers.SerializerMethodField()
-
-    @extend_schema_field(OpenApiTypes.URI)
-    def get_url(self, entry: HistoryEntry) -> str:
-        return clause_api_url(self, self.context["spec"], entry.label, entry.anchor)
