@@ -196,8 +196,9 @@ def test_non_ascii_text_keeps_the_chain_verifiable(anonymous):
     assert result.ok, result.reason
 
 
-@pytest.mark.django_db(transaction=True)
-def test_with_a_key_a_dead_connection_is_replaced_without_a_health_check(anonymous):
+def test_with_a_key_a_dead_connection_is_replaced_without_a_health_check(
+    anonymous, committed_version
+):
     """With an Idempotency-Key the call stands in for Django's `SELECT 1` health check: a
     connection that died since the last request is closed and the call made on a new one."""
     from django.db import connections
