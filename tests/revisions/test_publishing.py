@@ -247,6 +247,9 @@ def test_the_sweep_queues_a_stuck_job_whose_lock_is_free(make_user):
     with _other_connection() as holder:  # a live worker holds the run lock
         holder.execute("SELECT pg_advisory_lock(%s, %s)", (publishing.LOCK_CLASS, draft.pk))
         assert publishing.publish_sweep() == 0
+        # The worker dies: release at once (a closed connection's locks go only once the
+        # server has noticed, which a check right after may beat).
+        holder.execute("SELECT pg_advisory_unlock_all()")
     assert PublishJob.objects.get(pk=job.pk).state == "running"
 
     assert publishing.publish_sweep() == 1
