@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 
 from . import transparency
@@ -155,7 +155,7 @@ def _context(data: dict) -> dict:
     totals, timing = data["totals"], data["timing"]
     headline = [
         Bar(_("Received"), totals["received"], str(totals["received"])),
-        Bar(_("Published"), totals["published"], str(totals["published"])),
+        Bar(pgettext("feedback items", "Published"), totals["published"], str(totals["published"])),
         Bar(_("Withheld"), totals["withheld"], str(totals["withheld"])),
     ]
     timing_bars = [

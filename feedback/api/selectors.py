@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from feedback.errors import TargetNotFound
-from feedback.models import FeedbackItem
+from feedback.models import FeedbackItem, Reanchoring
 from feedback.queue import queue_annotate, queue_filter
 from feedback.selectors import feedback_visible_to, viewer_is_staff
 from revisions.models import Version
@@ -40,6 +40,16 @@ def feedback_api_items(*, viewer) -> QuerySet[FeedbackItem]:
         clause_anchor=F("clause_text__anchor"),
         clause_authority=F("clause_text__authority"),
         example_slug=F("example__slug"),
+        # Where later versions carried it (feedback.carry): the latest re-anchoring's version
+        # (through its unique (item, version) index) and the clause it stands on now.
+        carried_version=Subquery(
+            Reanchoring.objects.filter(item_id=OuterRef("pk"))
+            .order_by("-created_at", "-id")
+            .values("version__label")[:1]
+        ),
+        carried_clause=F("current_text__anchor"),
+        carried_outcome=F("anchor_outcome"),
+        carried_confidence=F("anchor_confidence"),
     )
 
 

@@ -18,7 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from feedback.models import FeedbackItem, Kind, Severity, State, Visibility
+from feedback.models import AnchorOutcome, FeedbackItem, Kind, Severity, State, Visibility
 from feedback.services import LIMITS
 
 from .parsing import shown, text_problem
@@ -308,6 +308,19 @@ REDACTED_WHEN_HIDDEN = (
 )
 
 
+class FeedbackCurrentSerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="The latest version the item was carried to.")
+    clause = serializers.CharField(
+        allow_null=True,
+        help_text="The clause's id in that version; null when the clause was removed, or hidden.",
+    )
+    outcome = serializers.ChoiceField(
+        choices=AnchorOutcome.choices,
+        help_text="What re-anchoring found: anchored, moved, text_changed or orphaned.",
+    )
+    confidence = serializers.IntegerField(allow_null=True, help_text="0 to 100.")
+
+
 class FeedbackItemSerializer(serializers.Serializer):
     """An item as the viewer may see it. Serialises items from `selectors.feedback_api_items`
     (which annotates the spec slug, version label, clause id and authority, example slug).
@@ -363,6 +376,12 @@ class FeedbackItemSerializer(serializers.Serializer):
     )
     endorsement_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    current = serializers.SerializerMethodField(
+        help_text=(
+            "Where the item stands now, once a later version carried it forward (its clause's "
+            "successor and what re-finding its passage found); null while it never was."
+        )
+    )
     visibility = serializers.ChoiceField(
         choices=Visibility.choices,
         required=False,
@@ -395,8 +414,23 @@ class FeedbackItemSerializer(serializers.Serializer):
             "end": item.position_end,
         }
 
+    @extend_schema_field(FeedbackCurrentSerializer(allow_null=True))
+    def get_current(self, item: FeedbackItem) -> dict[str, Any] | None:
+        version = getattr(item, "carried_version", None)
+        outcome = getattr(item, "carried_outcome", "")
+        if not version or not outcome:
+            return None
+        return {
+            "version": version,
+            "clause": getattr(item, "carried_clause", None),
+            "outcome": outcome,
+            "confidence": getattr(item, "carried_confidence", None),
+        }
+
     def to_representation(self, item: FeedbackItem) -> dict[str, Any]:
         data = super().to_representation(item)
+        if item.hidden and not self.context.get("staff", False) and data.get("current"):
+            data["current"]["clause"] = None
         if not item.hidden:
             data["hidden_reason"] = None
         elif not self.context.get("staff", False):

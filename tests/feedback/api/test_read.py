@@ -56,7 +56,7 @@ def test_an_item_shows_its_public_fields_and_nothing_private(anonymous, file_ite
         "tracking_number", "url", "html_url", "spec", "version", "clause", "authority",
         "example", "quote", "kind", "severity", "state", "summary", "body", "suggested_text",
         "example_conversation", "affiliation", "conflict_of_interest", "submitter_name",
-        "hidden", "hidden_reason", "endorsement_count", "created_at",
+        "hidden", "hidden_reason", "endorsement_count", "created_at", "current",
     }  # fmt: skip
     assert (data["spec"], data["version"], data["clause"], data["authority"]) == (
         "model-spec",

@@ -115,3 +115,31 @@ def test_accepted_items_linked_to_an_applied_proposal_become_incorporated(
     assert page.status_code == 200
     assert f"Incorporated in version {NEW}" in html
     assert "<del" in html and "<ins" in html  # the diff of its clause
+
+
+def test_the_api_says_where_a_carried_item_stands(file_item, publish, client):
+    """`current` in the API: the version and clause an item was carried to, and the outcome;
+    null before; the clause of a removed one is null."""
+    kept = file_item(quote=KEPT_QUOTE).item
+    gone = file_item(clause=REMOVED, quote="preset voice").item
+    url = f"/api/v1/feedback/{kept.tracking_number}/"
+    assert client.get(url).json()["current"] is None
+
+    version = publish()
+
+    assert client.get(url).json()["current"] == {
+        "version": version.label,
+        "clause": CLAUSE,
+        "outcome": "anchored",
+        "confidence": 100,
+    }
+    listed = {
+        row["tracking_number"]: row["current"]
+        for row in client.get("/api/v1/feedback/?page_size=100").json()["results"]
+    }
+    assert listed[gone.tracking_number] == {
+        "version": version.label,
+        "clause": None,
+        "outcome": "orphaned",
+        "confidence": 0,
+    }
