@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "VersionStateEnum": "revisions.models.Version.State",
         "FeedbackStateEnum": "feedback.models.State",
+        "AnchorOutcomeEnum": "feedback.models.AnchorOutcome",
     },
 }
 
