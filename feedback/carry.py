@@ -166,8 +166,11 @@ def feedback_carry(
                 "id", "plain_text", "anchor"
             )
         }
-        new = dict(ClauseText.objects.filter(version=version).values_list("id", "plain_text"))
-        new_anchor = dict(ClauseText.objects.filter(version=version).values_list("id", "anchor"))
+        new, new_anchor = {}, {}
+        for pk, plain, anchor in ClauseText.objects.filter(version=version).values_list(
+            "id", "plain_text", "anchor"
+        ):
+            new[pk], new_anchor[pk] = plain, anchor
         successors = successors_map(version=version, previous=previous)
         rows = list(
             FeedbackItem.objects.filter(standing_on(old), state__in=OPEN_STATES)

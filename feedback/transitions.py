@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from modelspec_site.accounts.roles import (
@@ -319,18 +319,20 @@ def _apply(*, acting_user, item, spec, rationale, duplicate_of, message) -> Feed
 def _merge_into(duplicate: FeedbackItem, original: FeedbackItem) -> None:
     """Endorsements and followers of a duplicate move to its original (each person once)."""
     original = FeedbackItem.objects.select_for_update().get(pk=original.pk)
-    moved = 0
-    for endorsement in Endorsement.objects.filter(item=duplicate):
-        clash = Endorsement.objects.filter(item=original)
-        clash = (
-            clash.filter(user=endorsement.user)
-            if endorsement.user_id
-            else clash.filter(user__isnull=True, anonymous_key_hash=endorsement.anonymous_key_hash)
+    # Set-based: the duplicate's endorsements by people who have not endorsed the original
+    # move over in one UPDATE (the others stay where they are).
+    on_original = Endorsement.objects.filter(item=original)
+    moved = (
+        Endorsement.objects.filter(item=duplicate)
+        .exclude(user__in=on_original.filter(user__isnull=False).values("user"))
+        .exclude(
+            user__isnull=True,
+            anonymous_key_hash__in=on_original.filter(user__isnull=True).values(
+                "anonymous_key_hash"
+            ),
         )
-        if not clash.exists():
-            endorsement.item = original
-            endorsement.save(update_fields=["item"])
-            moved += 1
+        .update(item=original)
+    )
     if moved:
         FeedbackItem.objects.filter(pk=original.pk).update(
             endorsement_count=F("endorsement_count") + moved
@@ -338,15 +340,13 @@ def _merge_into(duplicate: FeedbackItem, original: FeedbackItem) -> None:
         FeedbackItem.objects.filter(pk=duplicate.pk).update(
             endorsement_count=F("endorsement_count") - moved
         )
-    for subscription in Subscription.objects.filter(item=duplicate):
-        same = Subscription.objects.filter(
-            item=original, user=subscription.user, email=subscription.email
-        )
-        if same.exists():
-            subscription.delete()
-        else:
-            subscription.item = original
-            subscription.save(update_fields=["item"])
+    # Followers: whoever already follows the original is dropped from the duplicate; the rest
+    # move over.
+    on_original = Subscription.objects.filter(item=original, email=OuterRef("email"))
+    theirs = Subscription.objects.filter(item=duplicate)
+    theirs.filter(Exists(on_original.filter(user=OuterRef("user"))), user__isnull=False).delete()
+    theirs.filter(Exists(on_original.filter(user__isnull=True)), user__isnull=True).delete()
+    theirs.update(item=original)
 
 
 # --- Decisions -------------------------------------------------------------------------------

@@ -196,3 +196,33 @@ def test_the_question_and_the_answer_are_public_notes(item_in, editor):
         (Note.Kind.PUBLIC_REPLY, "Which model?", "boss"),
         (Note.Kind.SUBMITTER_REPLY, "GPT.", "submitter"),
     ]
+
+
+def test_a_duplicate_moves_anonymous_support_and_followers_once_each(
+    item_in, file_item, editor, make_user
+):
+    original = file_item(summary="The original")
+    item = item_in(S.RECEIVED)
+    for key in ("browser-a", "browser-b"):
+        Endorsement.objects.create(item=item, anonymous_key_hash=key)
+    Endorsement.objects.create(item=original, anonymous_key_hash="browser-b")
+    FeedbackItem.objects.filter(pk=item.pk).update(endorsement_count=2)
+    FeedbackItem.objects.filter(pk=original.pk).update(endorsement_count=1)
+    both, only_here = make_user("follows-both"), make_user("follows-dup")
+    for user in (both, only_here):
+        subscription_add(item=item, user=user)
+    subscription_add(item=original, user=both)
+
+    feedback_transition(acting_user=editor, item=item, action="mark_duplicate",
+                        rationale="Same.", duplicate_of=original, expected_state=S.RECEIVED)  # fmt: skip
+
+    original.refresh_from_db()
+    item.refresh_from_db()
+    assert sorted(original.endorsements.values_list("anonymous_key_hash", flat=True)) == [
+        "browser-a",
+        "browser-b",
+    ]
+    assert (original.endorsement_count, item.endorsement_count) == (2, 1)
+    assert Subscription.objects.filter(item=original, user=both).count() == 1
+    assert Subscription.objects.filter(item=original, user=only_here).count() == 1
+    assert not Subscription.objects.filter(item=item).exists()
