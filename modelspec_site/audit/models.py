@@ -54,6 +54,13 @@ class Event(models.Model):
     data = models.JSONField(_("data"), default=dict)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64, unique=True)
+    # The exact text `hash` was computed over. A CHECK constraint (migration 0005, not declared
+    # here: Django cannot express it) makes PostgreSQL refuse a row whose columns differ from it.
+    canonical = models.TextField(
+        _("canonical JSON"),
+        editable=False,
+        help_text=_("The exact text hashed into the chain (UTF-8)."),
+    )
 
     class Meta:
         ordering = ["seq"]

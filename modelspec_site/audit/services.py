@@ -107,7 +107,8 @@ def audit_record(
     event.seq, event.prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS_HASH)
     # Taken under the lock so that times follow the chain order on one clock.
     event.created_at = timezone.now()
-    event.hash = chain.event_hash(event.chain_fields())
+    encoded = chain.canonical_bytes(event.chain_fields())
+    event.canonical, event.hash = encoded.decode(), hashlib.sha256(encoded).hexdigest()
     event.save(force_insert=True)
     return event
 
@@ -163,7 +164,8 @@ def audit_record_many(specs: Iterable[EventSpec]) -> list[Event]:
                 "prev_hash": prev,
             }
         )
-        digest = hashlib.sha256(chain.encode_canonical(fields)).hexdigest()
+        encoded = chain.encode_canonical(fields)
+        digest, canonical = hashlib.sha256(encoded).hexdigest(), encoded.decode()
         events.append(
             Event(
                 seq=seq,
@@ -177,6 +179,7 @@ def audit_record_many(specs: Iterable[EventSpec]) -> list[Event]:
                 data=data,
                 prev_hash=prev,
                 hash=digest,
+                canonical=canonical,
             )
         )
         rows.append(
@@ -192,6 +195,7 @@ def audit_record_many(specs: Iterable[EventSpec]) -> list[Event]:
                 json.dumps(data, ensure_ascii=False),
                 prev,
                 digest,
+                canonical,
             )
         )
         prev = digest
@@ -200,7 +204,7 @@ def audit_record_many(specs: Iterable[EventSpec]) -> list[Event]:
         connection.ops.quote_name(Event._meta.get_field(name).column)
         for name in (
             "seq", "created_at", "actor", "actor_kind", "actor_label", "action", "subjects",
-            "visibility", "data", "prev_hash", "hash",
+            "visibility", "data", "prev_hash", "hash", "canonical",
         )
     )  # fmt: skip
     with (

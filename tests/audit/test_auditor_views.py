@@ -5,12 +5,13 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 
 from modelspec_site.audit.ledger import PAGE_SIZE
 from modelspec_site.audit.models import Event
 from modelspec_site.audit.services import audit_record
+from tests.audit.forgery import rewrite_data
 
 from ..conftest import sign_in_two_factor
 
@@ -146,10 +147,7 @@ def test_event_detail_shows_canonical_json_and_hashes(events, staff_client):
     assert "needle in the data" in body and "(recomputed: matches)" in body
     assert auditor.get("/staff/audit/events/999/").status_code == 404
     # A rewritten row shows as not matching.
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update_delete")
-        cursor.execute("UPDATE audit_event SET data = '{\"x\": 1}' WHERE seq = 2")
-        cursor.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update_delete")
+    rewrite_data(2, {"x": 1})
     assert "DOES NOT MATCH" in auditor.get("/staff/audit/events/2/").content.decode()
 
 

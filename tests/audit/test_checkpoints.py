@@ -17,9 +17,9 @@ from modelspec_site.audit import chain, checkpoints
 from modelspec_site.audit.models import Checkpoint, Event
 from modelspec_site.audit.services import audit_record
 from modelspec_site.audit.tasks import checkpoint_record_task
+from tests.audit.forgery import as_owner, rehash_from, rewrite_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_ledger")]
-TRIGGER = "audit_event_no_update_delete"
 
 
 @pytest.fixture(autouse=True)
@@ -45,32 +45,6 @@ def _verify(capsys, *args: str) -> tuple[int, str]:
         code = exit_.code
     out = capsys.readouterr()
     return code, out.out + out.err
-
-
-def _as_superuser(sql: str, params=()) -> None:
-    """What an owner or superuser can do: switch the append-only trigger off, change rows."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE audit_event DISABLE TRIGGER {TRIGGER}")
-        cursor.execute(sql, params)
-        cursor.execute(f"ALTER TABLE audit_event ENABLE TRIGGER {TRIGGER}")
-
-
-def _rehash_from(seq: int, *, renumber_to: int | None = None) -> None:
-    """Recompute every hash from `seq` on (renumbering them from `renumber_to`), as a careful
-    forger would: the chain is then internally consistent again."""
-    events = list(Event.objects.filter(seq__gte=seq).order_by("seq"))
-    start = seq if renumber_to is None else renumber_to
-    prev = Event.objects.filter(seq=start - 1).values_list("hash", flat=True).first()
-    prev = prev or chain.GENESIS_HASH
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE audit_event DISABLE TRIGGER {TRIGGER}")
-        cursor.execute("DELETE FROM audit_event WHERE seq >= %s", [seq])
-        cursor.execute(f"ALTER TABLE audit_event ENABLE TRIGGER {TRIGGER}")
-    for offset, event in enumerate(events):
-        event.seq = start + offset
-        event.prev_hash = prev
-        event.hash = prev = chain.event_hash(event.chain_fields())
-        event.save(force_insert=True)
 
 
 def test_a_checkpoint_is_signed_once_a_day(signing):
@@ -174,10 +148,10 @@ def test_rewriting_an_old_event_is_caught_even_after_rehashing(capsys):
     _record(10)
     old, _ = checkpoints.checkpoint_record()
     _record(5, 10)
-    _as_superuser("UPDATE audit_event SET data = '{\"i\": 999}' WHERE seq = 4")
+    rewrite_data(4, {"i": 999})
     code, out = _verify(capsys)
     assert code == 1 and "FAILED at seq 4: hash does not match" in out
-    _rehash_from(4)
+    rehash_from(4)
     code, out = _verify(capsys)
     assert code == 0  # consistent again: only a checkpoint kept elsewhere can tell
     code, out = _verify(capsys, "--checkpoint", old.head_hash, "--count", "10")
@@ -188,10 +162,10 @@ def test_rewriting_an_old_event_is_caught_even_after_rehashing(capsys):
 def test_deleting_an_old_event_is_caught_even_after_renumbering(capsys):
     _record(10)
     old, _ = checkpoints.checkpoint_record()
-    _as_superuser("DELETE FROM audit_event WHERE seq = 3")
+    as_owner("DELETE FROM audit_event WHERE seq = 3")
     code, out = _verify(capsys)
     assert code == 1 and "FAILED at seq 3: expected seq 3, found 4" in out
-    _rehash_from(4, renumber_to=3)
+    rehash_from(4, renumber_to=3)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM audit_event")
         assert cursor.fetchone()[0] == 9
@@ -207,8 +181,8 @@ def test_a_rewritten_export_fails_offline_against_the_checkpoint(client, capsys,
     (tmp_path / "checkpoint.json").write_bytes(
         client.get(f"/audit/checkpoints/{old.day.isoformat()}.json").content
     )
-    _as_superuser("UPDATE audit_event SET data = '{\"i\": -1}' WHERE seq = 2")
-    _rehash_from(2)
+    rewrite_data(2, {"i": -1})
+    rehash_from(2)
     export = tmp_path / "after.jsonl"
     export.write_bytes(b"".join(client.get("/audit/export/public.jsonl").streaming_content))
     code, out = _verify(capsys, "--export", str(export), "--checkpoint-file",

@@ -1,6 +1,7 @@
 """`manage.py verify_audit`: recompute the ledger's hash chain; exit 1 at the first bad event.
 
-verify_audit                                  the live database
+verify_audit [--recompute | --reference]      the live database (stored canonical text by
+                                              default; see modelspec_site.audit.verify)
 verify_audit --checkpoint HASH --count N      ... and event N still has HASH (only grew)
 verify_audit --export FILE --checkpoint HASH [--count N]
                                               an export file, offline (no database read),
@@ -46,9 +47,17 @@ class Command(BaseCommand):
             help="With --export and --checkpoint-file: check the checkpoint's signature.",
         )
         parser.add_argument(
+            "--recompute",
+            action="store_true",
+            help=(
+                "Re-encode every event from its columns instead of hashing the stored canonical "
+                "text, trusting no database constraint (slower)."
+            ),
+        )
+        parser.add_argument(
             "--reference",
             action="store_true",
-            help="Hash with the standard-library reference encoder only (slower).",
+            help="Re-encode with the standard-library reference encoder only (slowest).",
         )
 
     def handle(self, *args, **options) -> None:
@@ -79,10 +88,17 @@ class Command(BaseCommand):
         if head_hash is not None and not chain.HASH_RE.match(head_hash):
             raise CommandError("a checkpoint hash is 64 lowercase hex digits")
         if head_hash is None:
-            result = audit_verify(chunk_size=options["chunk_size"], reference=options["reference"])
+            result = audit_verify(
+                chunk_size=options["chunk_size"],
+                reference=options["reference"],
+                recompute=options["recompute"],
+            )
         else:
             result = audit_verify_checkpoint(
-                head_hash=head_hash, count=count, chunk_size=options["chunk_size"]
+                head_hash=head_hash,
+                count=count,
+                chunk_size=options["chunk_size"],
+                recompute=options["recompute"] or options["reference"],
             )
         if result.ok:
             line = f"OK: {result.count} events, head {result.head_hash}"
@@ -90,6 +106,7 @@ class Command(BaseCommand):
                 line += f"; checkpoint matches event {count if count is not None else 'head'}"
             self.stdout.write(line)
             return
-        self.stderr.write(f"FAILED at seq {result.first_bad_seq}: {result.reason}")
+        where = "" if result.first_bad_seq is None else f" at seq {result.first_bad_seq}"
+        self.stderr.write(f"FAILED{where}: {result.reason}")
         # Not CommandError: that would prefix the line; cron and CI only need the exit status.
         raise SystemExit(1)
