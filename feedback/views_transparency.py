@@ -10,8 +10,9 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_GET
 
 from . import transparency
@@ -93,8 +94,16 @@ def _duration(seconds: float | None) -> str:
         return "\u2013"
     hours = seconds / 3600
     if hours < 48:
-        return _("%(n)s hours") % {"n": f"{hours:.1f}"}
-    return _("%(n)s days") % {"n": f"{hours / 24:.1f}"}
+        count = _count(hours)
+        return ngettext("%(n)s hour", "%(n)s hours", count) % {"n": number_format(hours, 1)}
+    days = hours / 24
+    return ngettext("%(n)s day", "%(n)s days", _count(days)) % {"n": number_format(days, 1)}
+
+
+def _count(value: float) -> int:
+    """The whole number gettext chooses a plural form by, for `value` shown with one
+    decimal: one for 1.0, more than one otherwise (1.5 hours, 0.5 hours)."""
+    return 1 if round(value, 1) == 1 else 2
 
 
 def _percent(rate: float | None) -> str:

@@ -386,3 +386,18 @@ def test_bar_chart_escapes_and_writes_values_as_text():
     assert svg.count("<rect") == 2
     empty = bar_chart(chart_id="e", title="t", description="d", bars=[], empty="Nothing yet.")
     assert "Nothing yet." in empty and "<rect" not in empty
+
+
+def test_durations_read_as_sentences_in_english_and_french():
+    from django.utils import translation
+
+    from feedback.views_transparency import _duration
+
+    with translation.override("en"):
+        assert [_duration(s) for s in (3600, 5400, 36 * 3600, 3 * 86400, None)] == [
+            "1.0 hour", "1.5 hours", "36.0 hours", "3.0 days", "\u2013",
+        ]  # fmt: skip
+    with translation.override("fr"):
+        assert [_duration(s) for s in (3600, 5400, 3 * 86400)] == [
+            "1,0 heure", "1,5 heures", "3,0 jours",
+        ]  # fmt: skip
