@@ -12,6 +12,7 @@ data holds the filters used, so "who saw or exported what" is the ledger filtere
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from functools import wraps
 from pathlib import Path
@@ -108,6 +109,9 @@ def event_detail(request: HttpRequest, seq: int) -> HttpResponse:
         "pretty": json.dumps(json.loads(canonical), indent=2, ensure_ascii=False),
         "recomputed": recomputed,
         "hash_ok": recomputed == event.hash,
+        # What was stored at append time, and whether it still says what the columns say.
+        "stored_ok": event.canonical == canonical,
+        "stored_hash_ok": hashlib.sha256(event.canonical.encode()).hexdigest() == event.hash,
         "link_ok": (previous or chain.GENESIS_HASH) == event.prev_hash,
         "has_next": Event.objects.filter(seq=seq + 1).exists(),
     }

@@ -11,7 +11,7 @@ from django.test import Client
 from modelspec_site.audit.ledger import PAGE_SIZE
 from modelspec_site.audit.models import Event
 from modelspec_site.audit.services import audit_record
-from tests.audit.forgery import rewrite_data
+from tests.audit.forgery import as_owner, drop_constraint, rewrite_data
 
 from ..conftest import sign_in_two_factor
 
@@ -146,9 +146,18 @@ def test_event_detail_shows_canonical_json_and_hashes(events, staff_client):
     assert event.hash in body and event.prev_hash in body
     assert "needle in the data" in body and "(recomputed: matches)" in body
     assert auditor.get("/staff/audit/events/999/").status_code == 404
+    assert "(hash: matches)" in body and "(columns: match)" in body
+    assert event.canonical in body.replace("&quot;", '"')
     # A rewritten row shows as not matching.
     rewrite_data(2, {"x": 1})
-    assert "DOES NOT MATCH" in auditor.get("/staff/audit/events/2/").content.decode()
+    page = auditor.get("/staff/audit/events/2/").content.decode()
+    assert "(recomputed: DOES NOT MATCH)" in page and "(hash: DOES NOT MATCH)" in page
+    assert "(columns: match)" in page
+    # With the constraint dropped, columns can drift from the stored text: shown too.
+    drop_constraint()
+    as_owner("UPDATE audit_event SET data = '{\"x\": 2}' WHERE seq = 2")
+    page = auditor.get("/staff/audit/events/2/").content.decode()
+    assert "(columns: DO NOT MATCH)" in page and "Re-encoded from the columns" in page
 
 
 def test_an_objects_timeline_includes_internal_events(events, staff_client):
