@@ -67,13 +67,16 @@ pg_stop() {
   fi
 }
 
-# pg_ensure_db PORT DBNAME ROLE: create the role and database when missing.
+# pg_ensure_db PORT DBNAME ROLE: create the role and database when missing. The role may create
+# roles (throwaway clusters only): the tests check the ledger as a separate, non-owner role.
 pg_ensure_db() {
   local port="$1" db="$2" role="$3" bindir
   bindir="$(pg_bindir)"
   local psql=("$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qtA)
   if [[ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='$role'")" != "1" ]]; then
-    "${psql[@]}" -c "create role \"$role\" login createdb" >/dev/null
+    "${psql[@]}" -c "create role \"$role\" login createdb createrole" >/dev/null
+  elif [[ "$("${psql[@]}" -c "select rolcreaterole from pg_roles where rolname='$role'")" != "t" ]]; then
+    "${psql[@]}" -c "alter role \"$role\" createrole" >/dev/null
   fi
   if [[ "$("${psql[@]}" -c "select 1 from pg_database where datname='$db'")" != "1" ]]; then
     "${psql[@]}" -c "create database \"$db\" owner \"$role\"" >/dev/null
