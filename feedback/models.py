@@ -632,6 +632,19 @@ class Reanchoring(models.Model):
     position_end = models.PositiveIntegerField(null=True, blank=True)
     response = models.CharField(max_length=8, choices=Response.choices, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
+    # A "no" on a closed item asks reviewers to reopen it; they may instead dismiss the
+    # request (feedback.reopen_requests). The request stands again if the submitter answers
+    # after the dismissal (responded_at later than dismissed_at).
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # A database default too: publishing inserts these rows in bulk with its own SQL.
+    dismiss_reason = models.TextField(blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,18 +1,20 @@
 """Feedback <-> change proposals: which proposal answers which item.
 
 `proposal_link_add` links an item to a proposal (editors; ledger event `feedback.proposal_linked`,
-internal). `proposal_create_for_item` drafts a proposal from an item and links them in one
+internal); `proposal_link_remove` undoes a link made by mistake while the proposal is not yet
+published (ledger event `feedback.proposal_unlinked`, internal). `proposal_create_for_item` drafts a proposal from an item and links them in one
 transaction. `item_proposal_initial` is what the proposal form starts from: the item's clause
 in the published version and its suggested replacement text."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from modelspec_site.accounts.roles import EDITOR, has_role
 from modelspec_site.audit.models import Visibility
 from modelspec_site.audit.services import audit_record
-from revisions.models import ChangeProposal, ClauseText
+from revisions.models import ChangeProposal, ClauseText, Version
 from revisions.proposals import proposal_create, published_version
 
 from .errors import FeedbackError, NotAllowed
@@ -46,6 +48,81 @@ def proposal_link_add(*, acting_user, item: FeedbackItem, proposal: ChangePropos
             data={"tracking_number": item.tracking_number, "proposal": proposal.pk},
         )
     return link
+
+
+class NotLinked(FeedbackError):
+    code = "not_linked"
+    status = 409
+
+
+class LinkIsHistory(FeedbackError):
+    """The proposal is published: the version says which feedback it answered, so the link
+    stays."""
+
+    code = "proposal_published"
+    status = 409
+
+
+UNLINK_REASON_MAX = 1000
+
+
+def proposal_link_remove(
+    *, acting_user, item: FeedbackItem, proposal: ChangeProposal, reason: str = ""
+) -> None:
+    """Remove the link between `item` and `proposal` (editors), as long as the proposal is not
+    published in a version: publishing incorporates the items linked to it, so until then a
+    wrong link must be undoable, and after it the link is part of the record. The ledger keeps
+    the original `feedback.proposal_linked` event and gains `feedback.proposal_unlinked`."""
+    if not has_role(acting_user, EDITOR):
+        raise NotAllowed(_("Only editors unlink feedback from change proposals."))
+    reason = (reason or "").strip()
+    if len(reason) > UNLINK_REASON_MAX:
+        raise FeedbackError(
+            _("Keep the reason under %(max)s characters.") % {"max": UNLINK_REASON_MAX},
+            field="reason",
+        )
+    with transaction.atomic():
+        # Lock the proposal row: publishing marks its proposals published (an UPDATE of the
+        # same row) before it reads the links to incorporate, so either publishing waits for
+        # this removal and no longer sees the link, or this waits and sees it published.
+        # Only this row (`of`): publishing locks the version first.
+        locked = (
+            ChangeProposal.objects.select_for_update(of=("self",))
+            .select_related("draft")
+            .get(pk=proposal.pk)
+        )
+        link = (
+            ProposalLink.objects.select_for_update()
+            .filter(item_id=item.pk, proposal_id=locked.pk)
+            .first()
+        )
+        if link is None:
+            raise NotLinked(
+                _("%(number)s is not linked to P%(pk)s.")
+                % {"number": item.tracking_number, "pk": locked.pk},
+                field="proposal",
+            )
+        published = locked.state == ChangeProposal.State.PUBLISHED or (
+            locked.draft is not None and locked.draft.state != Version.State.DRAFT
+        )
+        if published:
+            raise LinkIsHistory(
+                _("P%(pk)s is published in a version: its link to %(number)s is history and stays.")
+                % {"number": item.tracking_number, "pk": locked.pk},
+                field="proposal",
+            )
+        link.delete()
+        audit_record(
+            actor=acting_user,
+            action="feedback.proposal_unlinked",
+            subjects=[item, locked],
+            visibility=Visibility.INTERNAL,
+            data={
+                "tracking_number": item.tracking_number,
+                "proposal": locked.pk,
+                "reason": reason,
+            },
+        )
 
 
 def proposal_create_for_item(*, acting_user, item: FeedbackItem, **fields) -> ChangeProposal:

@@ -10,7 +10,8 @@ means the same thing in both.
 The re-anchoring filter (`reanchor`) takes a stored outcome, "none" (never carried forward),
 "review" (the built-in "Re-anchoring needs a look": orphans and items re-found with less
 confidence than FEEDBACK_REANCHOR_REVIEW_BELOW) or "reopen" (closed items whose submitter
-answered that the new text does not resolve their concern)."""
+answered that the new text does not resolve their concern, unless reviewers dismissed that
+answer: `reopen_requests`)."""
 
 from __future__ import annotations
 
@@ -41,12 +42,12 @@ from .models import (
     FeedbackItem,
     Kind,
     Label,
-    Reanchoring,
     SavedView,
     Severity,
     State,
     Visibility,
 )
+from .reopen_requests import reopen_requested
 from .selectors import feedback_visible_to, viewer_is_staff
 from .workflow import ACTIVE_STATES, CLOSED_STATES
 
@@ -375,7 +376,7 @@ def queue_filter(
         )
     elif params.get("reanchor") == REANCHOR_REOPEN:
         items = items.filter(
-            Exists(Reanchoring.objects.filter(item_id=OuterRef("pk"), response="no")),
+            reopen_requested(),  # a "no" not dismissed since (feedback.reopen_requests)
             state__in=CLOSED_STATES,
         )
     elif params.get("reanchor"):

@@ -9,4 +9,5 @@ app_name = "staff"
 urlpatterns = [
     path("", include("feedback.queue_urls")),
     path("", include("feedback.work_urls")),
+    path("", include("feedback.reopen_urls")),
 ]

@@ -1,6 +1,6 @@
 """Change proposals from the feedback side (staff): draft a proposal from an item (the form is
-revisions' own, prefilled from the item's clause and suggested text) and link an item to an
-existing proposal. Editors act; other staff are refused (403); anonymous visitors are sent to
+revisions' own, prefilled from the item's clause and suggested text), link an item to an
+existing proposal, and remove a link made by mistake. Editors act; other staff are refused (403); anonymous visitors are sent to
 sign in and accounts without a staff role get the same 404 as for a missing item."""
 
 from __future__ import annotations
@@ -22,18 +22,26 @@ from revisions.views_editor import (
 )
 
 from .errors import FeedbackError
-from .proposal_links import item_proposal_initial, proposal_create_for_item, proposal_link_add
+from .proposal_links import (
+    item_proposal_initial,
+    proposal_create_for_item,
+    proposal_link_add,
+    proposal_link_remove,
+)
 from .views_work import _item_get, _page_url, _render, _staff_gate
 
 
 def _source_html(item) -> str:
     suggestion = item.suggested_text.strip()
+    source = format_html(
+        _('Drafted from feedback <a href="{url}">{number}</a>: {summary}'),
+        url=_page_url(item),
+        number=item.tracking_number,
+        summary=item.summary,
+    )
     return format_html(
-        '<p>{} <a href="{}">{}</a>: {}</p>{}',
-        _("Drafted from feedback"),
-        _page_url(item),
-        item.tracking_number,
-        item.summary,
+        "<p>{}</p>{}",
+        source,
         format_html("<p>{}</p><blockquote>{}</blockquote>", _("Suggested text:"), suggestion)
         if suggestion
         else "",
@@ -110,5 +118,36 @@ def item_proposal_link(request: HttpRequest, tracking_number: str) -> HttpRespon
     messages.success(
         request,
         _("%(number)s is linked to P%(pk)s.") % {"number": item.tracking_number, "pk": proposal.pk},
+    )
+    return HttpResponseRedirect(_page_url(item) + "#proposals", status=303)
+
+
+@require_POST
+def item_proposal_unlink(
+    request: HttpRequest, tracking_number: str, proposal_id: int
+) -> HttpResponse:
+    """Remove the item's link to proposal `proposal_id` (not once the proposal is published);
+    `reason`, optional, goes into the ledger event."""
+    if (gate := _staff_gate(request, tracking_number)) is not None:
+        return gate
+    item = _item_get(request, tracking_number)
+    proposal = ChangeProposal.objects.filter(pk=proposal_id).first()
+    if proposal is None:
+        return _render(
+            request, item, status=404, problem=_("There is no change proposal with this number.")
+        )
+    try:
+        proposal_link_remove(
+            acting_user=request.user,
+            item=item,
+            proposal=proposal,
+            reason=request.POST.get("reason", ""),
+        )
+    except FeedbackError as error:
+        return _render(request, item, status=error.status, problem=error.message)
+    messages.success(
+        request,
+        _("%(number)s is no longer linked to P%(pk)s.")
+        % {"number": item.tracking_number, "pk": proposal.pk},
     )
     return HttpResponseRedirect(_page_url(item) + "#proposals", status=303)

@@ -78,3 +78,11 @@ urlpatterns += [
         name="item-proposal-link",
     ),
 ]
+# Removing a link between an item and a change proposal (not once it is published).
+urlpatterns += [
+    path(
+        "items/<feedback_tracking:tracking_number>/proposals/<int:proposal_id>/unlink/",
+        views_proposals.item_proposal_unlink,
+        name="item-proposal-unlink",
+    ),
+]

@@ -33,6 +33,8 @@ ROUTES: dict[str, Way] = {
     "staff/drafts/<int:pk>/delete/": Way(),
     "staff/items/<feedback_tracking:tracking_number>/propose/": Way(),
     "staff/items/<feedback_tracking:tracking_number>/proposals/link/": Way(),  # POST only: 405
+    # POST only: 405
+    "staff/items/<feedback_tracking:tracking_number>/proposals/<int:proposal_id>/unlink/": Way(),
 }
 
 
@@ -76,8 +78,9 @@ def plant(w, *, make_user) -> None:
 
 def values(w) -> dict[str, list[str]]:
     draft = Version.objects.get(label=w.draft_label)
-    return {"pk": [*getattr(w, "proposal_ids", []), str(draft.pk)]}
+    proposal_ids = getattr(w, "proposal_ids", [])
+    return {"pk": [*proposal_ids, str(draft.pk)], "proposal_id": list(proposal_ids)}
 
 
 def missing(w) -> dict[str, list[str]]:
-    return {"pk": ["999999999"]}
+    return {"pk": ["999999999"], "proposal_id": ["999999999"]}
