@@ -143,6 +143,9 @@ def _call(args: list[Any], *, retry_safe: bool = False) -> tuple:
         return _call_once(args)
 
 
+_NEVER_AUTOMATICALLY = 2**31 - 1  # psycopg's prepare_threshold: only explicit prepare=True
+
+
 def _call_once(args: list[Any]) -> tuple:
     """Run the function with server-side binding and a prepared statement: the ~10 KB of
     arguments travel as parameters (no quoting into the SQL text on our side, no parsing on the
@@ -152,13 +155,16 @@ def _call_once(args: list[Any]) -> tuple:
     if len(args) != len(_PARAMETER_TYPES):
         raise ValueError("feedback_submit_public: wrong number of arguments")
     start = time.monotonic()
-    with (
-        connection.cursor() as wrapper,
-        connection.wrap_database_errors,
-        psycopg.Cursor(wrapper.cursor.connection) as cursor,
-    ):
-        cursor.execute(_CALL, args, prepare=True)
-        row = cursor.fetchone()
+    with connection.cursor() as wrapper, connection.wrap_database_errors:
+        raw = wrapper.cursor.connection
+        if raw.prepare_threshold is None:
+            # Django turns psycopg's statement preparation off for the whole connection. Its own
+            # cursors bind on the client and never prepare; allow it again for the calls that
+            # ask (`prepare=True`) and for no other: nothing else reaches the threshold.
+            raw.prepare_threshold = _NEVER_AUTOMATICALLY
+        with psycopg.Cursor(raw) as cursor:
+            cursor.execute(_CALL, args, prepare=True)
+            row = cursor.fetchone()
     if connection.queries_logged:
         connection.queries_log.append(
             {"sql": _CALL, "time": f"{time.monotonic() - start:.3f}", "alias": connection.alias}

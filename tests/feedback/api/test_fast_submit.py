@@ -72,6 +72,12 @@ def test_a_warm_anonymous_submission_is_one_statement(anonymous):
     assert response.status_code == 201
     assert len(queries) == 1
     assert "feedback_submit_public" in queries[0]["sql"]
+    # Prepared once on this connection and reused; Django's own statements are never prepared.
+    post_json(anonymous, valid_payload(summary="Third"), **_key())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 1 and "feedback_submit_public" in prepared[0]
 
 
 @pytest.mark.django_db
