@@ -95,8 +95,41 @@ def format_timestamp(value: datetime) -> str:
     return utc.isoformat(timespec="microseconds") + "Z"
 
 
+def _plain(value: Any, depth: int = 0) -> bool:
+    """True when `value` is certainly acceptable to `_check_json`: exact built-in types only, no
+    message built. False means "not sure": `_check_json` then decides and explains (it also
+    accepts subclasses such as an OrderedDict)."""
+    if depth > MAX_DEPTH:
+        return False
+    kind = type(value)
+    if kind is str:
+        return "\x00" not in value and (value.isascii() or _encodable(value))
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if value is None or kind is bool:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not _plain(key) or not _plain(item, depth + 1):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain(item, depth + 1) for item in value)
+    return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_json(value: Any, where: str, depth: int = 0) -> None:
     """Raise ValueError unless `value` is plain JSON that survives a jsonb round trip."""
+    if _plain(value, depth):  # the common case, without building a path for every value
+        return
     if depth > MAX_DEPTH:
         raise ValueError(f"{where}: nested deeper than {MAX_DEPTH} levels")
     if value is None or isinstance(value, bool):

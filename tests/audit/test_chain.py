@@ -171,6 +171,42 @@ def test_any_plain_json_encodes_independently_of_key_order(data):
     assert json.loads(encoded)["data"] == data
 
 
+any_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)  # NUL and lone surrogates included
+    | st.binary(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=6) | st.integers(0, 3), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@given(value=any_values)
+def test_the_fast_check_never_accepts_what_the_exact_check_refuses(value):
+    # `_plain` skips the exact check when it is sure; it must never be sure wrongly.
+    if chain._plain(value):
+        chain._check_json(value, "data")  # must not raise
+    try:
+        chain._check_json(value, "data")
+    except ValueError:
+        assert not chain._plain(value)
+
+
+def test_the_fast_check_defers_on_depth():
+    deep: list = []
+    for _ in range(chain.MAX_DEPTH + 1):
+        deep = [deep]
+    assert not chain._plain(deep)
+    with pytest.raises(ValueError, match="nested deeper"):
+        chain._check_json(deep, "data")
+
+
 # --- verify_chain ---
 
 
