@@ -9,9 +9,10 @@ versions loaded), and checks every answer:
 - its status code is one the operation documents;
 - its content type and its body match what the schema declares for that status.
 
-Twice: the public schema (`/api/schema/`) as an anonymous client, and the staff schema
+Three times: the public schema (`/api/schema/`) as an anonymous client; the staff schema
 (`/api/schema/staff/`, every operation) as a staff member holding every role, authenticated by
-an API token. The schemas are generated in-process at collection (drf-spectacular, the same
+an API token; and the staff schema again without credentials, where every operation the public
+schema does not document must answer 401, 403 or 404. The schemas are generated in-process at collection (drf-spectacular, the same
 generator and settings as those two views; a test checks they equal what the views serve),
 because schemathesis' fixture-based loader does not work with pytest 9. Whatever operations other parts of the site add appear in the schema, so they are
 fuzzed without changes here. The number of examples per operation is bounded (`FUZZ_EXAMPLES`,
@@ -75,6 +76,10 @@ PUBLIC_RAW = _generated(PUBLIC_ONLY)
 STAFF_RAW = _generated(None)
 public = _loaded(PUBLIC_RAW)
 staff = _loaded(STAFF_RAW, {"Authorization": f"Token {STAFF_TOKEN}"})
+staff_without_credentials = _loaded(STAFF_RAW)
+PUBLIC_OPERATIONS = {
+    (method.upper(), path) for path, ops in PUBLIC_RAW["paths"].items() for method in ops
+}
 relaxed = hypothesis.settings(
     suppress_health_check=[
         hypothesis.HealthCheck.function_scoped_fixture,
@@ -116,6 +121,22 @@ def test_public_operations_as_anonymous(case, in_process):
 @relaxed
 def test_every_operation_as_staff(case, in_process, staff_token):
     case.call_and_validate(checks=CHECKS)
+
+
+def staff_only_operations_refuse(ctx, response, case) -> None:
+    """An operation the public schema does not document answers an anonymous caller with
+    401, 403 or 404, whatever the request (no data, no 2xx, no 5xx)."""
+    operation = (case.operation.method.upper(), case.operation.path)
+    if operation not in PUBLIC_OPERATIONS:
+        assert response.status_code in (401, 403, 404), (
+            f"{operation[0]} {operation[1]} answered {response.status_code} without credentials"
+        )
+
+
+@staff_without_credentials.parametrize()
+@relaxed
+def test_every_staff_operation_without_credentials(case, in_process):
+    case.call_and_validate(checks=[not_a_server_error, staff_only_operations_refuse])
 
 
 def test_the_fuzzed_schemas_are_the_served_ones(client, staff_client):

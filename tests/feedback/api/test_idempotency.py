@@ -10,6 +10,7 @@ from django.test import Client
 
 from feedback import idempotency
 from feedback.models import FeedbackItem, IdempotencyRecord
+from modelspec_site.outbox.models import OutboxMessage
 
 from .conftest import valid_payload
 
@@ -167,21 +168,25 @@ def test_sealing_round_trips_and_needs_the_key():
     assert idempotency._unseal("client:abc", KEY, "!!not base64!!") is None
 
 
-THREADS = 20
+THREADS = 50
 TIMEOUT = 120
 
 
-def test_concurrent_retries_with_one_key_make_one_item(committed_version, count, settings):
-    """20 threads post the same key and body at once: exactly one item and one ledger event,
-    and 20 identical responses (the leader's, and 19 replays of it)."""
+@pytest.mark.parametrize("email", ["", "receipt@example.org"], ids=["one-call path", "orm path"])
+def test_concurrent_retries_with_one_key_make_one_item(committed_version, count, settings, email):
+    """50 threads post the same key and body at once (RELIABILITY.md): exactly one item, one
+    ledger event, one outbox row when a receipt is due, and 50 identical responses (the
+    leader's, and 49 replays of it). Without an e-mail the one-call path answers; with one,
+    the ORM path (it queues the receipt)."""
     # Above the default 10 a minute: which request takes the key first is a race, and one over
     # the limit that finds nothing stored yet is rightly refused (test_replays_are_not_throttled).
-    settings.FEEDBACK_RATE_LIMITS = {"anonymous": "100/minute"}
+    settings.FEEDBACK_RATE_LIMITS = {"anonymous": "1000/minute"}
     before = count()
+    outbox_before = OutboxMessage.objects.count()
     start = threading.Barrier(THREADS, timeout=TIMEOUT)
     results: list = []
     errors: list[BaseException] = []
-    body = json.dumps(valid_payload())
+    body = json.dumps(valid_payload(submitter_email=email) if email else valid_payload())
 
     def send() -> None:
         try:
@@ -212,3 +217,4 @@ def test_concurrent_retries_with_one_key_make_one_item(committed_version, count,
     assert after.items == before.items + 1
     assert after.submitted_events == before.submitted_events + 1
     assert after.records == before.records + 1
+    assert OutboxMessage.objects.count() == outbox_before + (1 if email else 0)
