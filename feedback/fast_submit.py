@@ -17,6 +17,7 @@ the same item, event and idempotency record."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -27,7 +28,12 @@ from typing import Any
 import psycopg
 from django.db import InterfaceError, OperationalError, connection
 
-from modelspec_site.audit.services import audit_prepare, audit_slots
+from modelspec_site.audit.services import (
+    EventTemplate,
+    audit_prepare,
+    audit_slots,
+    audit_template_marks,
+)
 from revisions import pagecache
 from revisions.models import ClauseText, Version
 
@@ -39,6 +45,7 @@ _CACHE_SIZE = 4096
 _lock = threading.Lock()
 _targets: OrderedDict[tuple[int, str], Target | None] = OrderedDict()
 _versions: dict[tuple[str, str], Version] = {}
+_templates: OrderedDict[tuple[int, int, str, bool], EventTemplate] = OrderedDict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +115,57 @@ def _target(version: Version, anchor: str) -> Target | None:
     return target
 
 
+def _event_template(version: Version, target: Target, kind: str, has_passage: bool):
+    """The `feedback.submitted` event of an anonymous submission on `target`, prepared once per
+    process with a mark where the summary goes (`EventTemplate`): everything else in it is
+    fixed for a published version's clause. `prepare(summary=...)` gives an event that is the
+    same as `audit_prepare` would make (tests/feedback/api/test_fast_submit.py)."""
+    key = (version.pk, target.clause_text_id, kind, has_passage)
+    with _lock:
+        template = _templates.get(key)
+    if template is not None:
+        return template
+    slots = audit_slots("tracking_number", "item_id")
+    marks = audit_template_marks("summary")
+    template = EventTemplate.of(
+        audit_prepare(
+            actor="anonymous",
+            action="feedback.submitted",
+            subjects=[
+                {
+                    "type": "feedback.feedbackitem",
+                    "id": slots["item_id"],
+                    "label": f"{slots['tracking_number']}: {marks['summary']}",
+                },
+                {
+                    "type": "revisions.version",
+                    "id": str(version.pk),
+                    "label": f"{version.spec.slug} {version.label}",
+                },
+                {
+                    "type": "revisions.clausetext",
+                    "id": str(target.clause_text_id),
+                    "label": target.label,
+                },
+            ],
+            data=submitted_event_data(
+                tracking_number=slots["tracking_number"],
+                kind=kind,
+                clause=target.anchor,
+                example=None,
+                has_passage=has_passage,
+            ),
+            slots=slots,
+        ),
+        marks,
+    )
+    with _lock:
+        _templates[key] = template
+        while len(_templates) > _CACHE_SIZE:
+            _templates.popitem(last=False)
+    return template
+
+
 # The function's parameter types, in order (migration feedback/0004), so the call is typed
 # exactly and can be prepared once per connection.
 _PARAMETER_TYPES = (
@@ -146,25 +204,52 @@ def _call(args: list[Any], *, retry_safe: bool = False) -> tuple:
 _NEVER_AUTOMATICALLY = 2**31 - 1  # psycopg's prepare_threshold: only explicit prepare=True
 
 
+_ARRAY_SAFE = re.compile(r"[A-Za-z0-9]+")
+
+
+def _text_array(tokens: tuple[str, ...]) -> str:
+    """A text[] literal of tokens made of letters and digits (nothing to quote). Sent as one
+    string: psycopg's list adaptation inspects every element on every call."""
+    for token in tokens:
+        if not _ARRAY_SAFE.fullmatch(token):
+            raise ValueError("array tokens must be letters and digits")
+    return "{" + ",".join(tokens) + "}"
+
+
+def _cursor() -> psycopg.Cursor:
+    """A psycopg cursor on Django's connection, made once per connection: Django's own cursor
+    wrapper (and the psycopg cursor it would make besides) costs more than the call's work on
+    the client. What Django's `cursor()` does first is done here too: the health check (unless
+    the caller skipped it), opening the connection, and the thread check."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    connection.validate_no_broken_transaction()
+    raw = connection.connection
+    kept = getattr(connection, "_fast_submit_cursor", None)
+    if kept is not None and kept.connection is raw and not kept.closed:
+        return kept
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's statement preparation off for the whole connection. Its own
+        # cursors bind on the client and never prepare; allow it again for the calls that ask
+        # (`prepare=True`) and for no other: nothing else reaches the threshold.
+        raw.prepare_threshold = _NEVER_AUTOMATICALLY
+    connection._fast_submit_cursor = cursor = psycopg.Cursor(raw)
+    return cursor
+
+
 def _call_once(args: list[Any]) -> tuple:
     """Run the function with server-side binding and a prepared statement: the ~10 KB of
     arguments travel as parameters (no quoting into the SQL text on our side, no parsing on the
-    server's), and the plan is made once per connection. Django's cursor still opens the
-    connection (with its health check), maps errors, and logs the query when queries are
-    being logged (tests, DEBUG)."""
+    server's), and the plan is made once per connection. Errors are mapped as Django's cursor
+    maps them, and the query is logged when queries are being logged (tests, DEBUG)."""
     if len(args) != len(_PARAMETER_TYPES):
         raise ValueError("feedback_submit_public: wrong number of arguments")
     start = time.monotonic()
-    with connection.cursor() as wrapper, connection.wrap_database_errors:
-        raw = wrapper.cursor.connection
-        if raw.prepare_threshold is None:
-            # Django turns psycopg's statement preparation off for the whole connection. Its own
-            # cursors bind on the client and never prepare; allow it again for the calls that
-            # ask (`prepare=True`) and for no other: nothing else reaches the threshold.
-            raw.prepare_threshold = _NEVER_AUTOMATICALLY
-        with psycopg.Cursor(raw) as cursor:
-            cursor.execute(_CALL, args, prepare=True)
-            row = cursor.fetchone()
+    with connection.wrap_database_errors:
+        cursor = _cursor()
+        cursor.execute(_CALL, args, prepare=True)
+        row = cursor.fetchone()
     if connection.queries_logged:
         connection.queries_log.append(
             {"sql": _CALL, "time": f"{time.monotonic() - start:.3f}", "alias": connection.alias}
@@ -176,6 +261,7 @@ def cache_clear() -> None:
     with _lock:
         _targets.clear()
         _versions.clear()
+        _templates.clear()
 
 
 def eligible(submission: Submission, *, user) -> bool:
@@ -219,36 +305,7 @@ def submit(
             return None  # the full path explains the mismatch
 
     summary = s.summary.strip()
-    slots = audit_slots("tracking_number", "item_id")
-    event = audit_prepare(
-        actor="anonymous",
-        action="feedback.submitted",
-        subjects=[
-            {
-                "type": "feedback.feedbackitem",
-                "id": slots["item_id"],
-                "label": f"{slots['tracking_number']}: {summary}",
-            },
-            {
-                "type": "revisions.version",
-                "id": str(s.version.pk),
-                "label": f"{s.version.spec.slug} {s.version.label}",
-            },
-            {
-                "type": "revisions.clausetext",
-                "id": str(target.clause_text_id),
-                "label": target.label,
-            },
-        ],
-        data=submitted_event_data(
-            tracking_number=slots["tracking_number"],
-            kind=s.kind,
-            clause=target.anchor,
-            example=None,
-            has_passage=passage is not None,
-        ),
-        slots=slots,
-    )
+    event = _event_template(s.version, target, s.kind, passage is not None).prepare(summary=summary)
     token = secrets.token_urlsafe(32)
     response_tokens = (secrets.token_hex(12) + "t", secrets.token_hex(12) + "c")
     hashed_key = None
@@ -292,11 +349,11 @@ def submit(
         event.canonical,
         event.subjects,
         event.data,
-        list(event.chain_tokens),
-        list(event.slot_tokens),
+        _text_array(event.chain_tokens),
+        _text_array(event.slot_tokens),
         event.action,
         stored,
-        list(response_tokens),
+        _text_array(response_tokens),
     ]
     outcome, number, created, _seq, status, response, request_hash = _call(
         args, retry_safe=key is not None

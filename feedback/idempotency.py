@@ -193,6 +193,13 @@ def _keystream(scope: str, key: str, length: int) -> bytes:
     return b"".join(blocks)[:length]
 
 
+def _xor(data: bytes, stream: bytes) -> bytes:
+    """`data` XOR `stream` (of the same length), a whole integer at a time."""
+    if len(data) != len(stream):
+        raise ValueError("the keystream must be as long as the data")
+    return (int.from_bytes(data) ^ int.from_bytes(stream)).to_bytes(len(data))
+
+
 def _tag(scope: str, key: str, ciphertext: bytes) -> bytes:
     message = f"feedback.idempotency.tag\0{scope}\0{key}\0".encode() + ciphertext
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()[:16]
@@ -201,7 +208,7 @@ def _tag(scope: str, key: str, ciphertext: bytes) -> bytes:
 def seal(scope: str, key: str, plaintext: str) -> str:
     """`plaintext` sealed for storage in a response record (see the module docstring)."""
     data = plaintext.encode("utf-8")
-    ciphertext = bytes(a ^ b for a, b in zip(data, _keystream(scope, key, len(data)), strict=True))
+    ciphertext = _xor(data, _keystream(scope, key, len(data)))
     return base64.urlsafe_b64encode(_tag(scope, key, ciphertext) + ciphertext).decode("ascii")
 
 
@@ -213,8 +220,7 @@ def _unseal(scope: str, key: str, sealed: str) -> str | None:
     tag, ciphertext = raw[:16], raw[16:]
     if not hmac.compare_digest(tag, _tag(scope, key, ciphertext)):
         return None  # SECRET_KEY changed since: the secret cannot be recovered
-    stream = _keystream(scope, key, len(ciphertext))
-    return bytes(a ^ b for a, b in zip(ciphertext, stream, strict=True)).decode("utf-8")
+    return _xor(ciphertext, _keystream(scope, key, len(ciphertext))).decode("utf-8")
 
 
 def unsealed_body(stored: dict[str, Any] | None, scope: str, key: str) -> dict[str, Any]:

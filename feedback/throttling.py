@@ -117,6 +117,9 @@ def client_address(request: HttpRequest) -> str:
 def client_key(request: HttpRequest) -> str:
     """A stable pseudonym for the client address (keyed hash: the address itself is never
     stored in the cache or the database). IPv6 addresses are reduced to their /64."""
+    known = getattr(request, "_feedback_client_key", None)  # once per request
+    if known is not None:
+        return known
     address = client_address(request)
     try:
         ip = ipaddress.ip_address(address)
@@ -129,7 +132,8 @@ def client_key(request: HttpRequest) -> str:
     digest = hmac.new(
         settings.SECRET_KEY.encode(), f"feedback.client:{address}".encode(), hashlib.sha256
     )
-    return digest.hexdigest()[:40]
+    request._feedback_client_key = key = digest.hexdigest()[:40]
+    return key
 
 
 def writer_bucket(request: HttpRequest) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("feedback.api.urls")),  # first: submissions resolve soonest
     path("", include("revisions.api.urls")),
-    path("", include("feedback.api.urls")),
     path("audit/", include("modelspec_site.audit.api_urls")),
 ]

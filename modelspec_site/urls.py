@@ -14,6 +14,8 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "Model Spec tracker administration"
 
 urlpatterns = [
+    # The API first: Django tries patterns in order, and a submission is the hottest write.
+    path("api/v1/", include("modelspec_site.api_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url="/static/favicon.svg", permanent=True)),
     path("admin/", admin.site.urls),
@@ -33,7 +35,6 @@ urlpatterns = [
         SpectacularAPIView.as_view(permission_classes=[IsStaffMember]),
         name="api-schema-staff",
     ),
-    path("api/v1/", include("modelspec_site.api_urls")),
     path("", revisions_views.home, name="home"),
     path("feedback/", include("feedback.urls")),
     path("staff/", include("feedback.staff_urls")),

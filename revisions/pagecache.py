@@ -108,12 +108,18 @@ def bump() -> None:
 
     def _bump() -> None:
         try:
-            cache.add(GENERATION_KEY, 0, timeout=None)
-            cache.incr(GENERATION_KEY)
+            try:
+                cache.incr(GENERATION_KEY)
+            except ValueError:  # not there yet (or evicted): start it, unless another did
+                if not cache.add(GENERATION_KEY, 1, timeout=None):
+                    cache.incr(GENERATION_KEY)
         except Exception:
             logger.warning("reader page cache: could not bump the generation", exc_info=True)
 
-    transaction.on_commit(_bump)
+    if not transaction.get_connection().in_atomic_block:
+        _bump()  # nothing to wait for (on_commit would run it now, at more cost)
+    else:
+        transaction.on_commit(_bump)
 
 
 def get(key: tuple) -> Page | None:

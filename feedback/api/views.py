@@ -20,9 +20,9 @@ from rest_framework.views import APIView
 from feedback import fast_submit, idempotency, throttling
 from feedback.errors import FeedbackError
 from feedback.selectors import viewer_is_staff
-from feedback.services import Quote, Submission, feedback_endorse, feedback_submit
+from feedback.services import feedback_endorse, feedback_submit
 
-from . import schema
+from . import lean, schema
 from . import selectors as api_selectors
 from .errors import ApiError, UnknownParameter, exception_handler
 from .pagination import paginate
@@ -86,6 +86,11 @@ class FeedbackAPIView(APIView):
 
 
 class FeedbackCollectionView(FeedbackAPIView):
+    @classmethod
+    def as_view(cls, **initkwargs: Any):
+        # Plain anonymous submissions are answered before DRF wraps the request (feedback.api.lean).
+        return lean.with_lean_post(super().as_view(**initkwargs))
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if request.method == "POST":
             # Before authentication reads anything: refuse oversize and non-JSON bodies first.
@@ -166,9 +171,7 @@ class FeedbackCollectionView(FeedbackAPIView):
         return response
 
     def _scope(self, request: Request) -> str:
-        if request.user.is_authenticated:
-            return f"user:{request.user.pk}"
-        return f"client:{throttling.client_key(request)}"
+        return lean.scope_of(request)
 
     def _replayed(self, replay: idempotency.Replay) -> Response:
         response = Response(replay.body, status=replay.status)
@@ -191,12 +194,14 @@ class FeedbackCollectionView(FeedbackAPIView):
         Returns (whether this write was already counted by the rate limiter, the response);
         the response is None whenever the full path must answer (it also explains every
         refusal). A write is counted once, whichever path answers it."""
+        counted = getattr(request._request, lean.COUNTED, False)  # by the lean path
         if request.user.is_authenticated:
-            return False, None
-        try:
-            throttling.throttle_write(request)
-        except throttling.RateLimited:
-            return False, None  # the full path answers a replay first, then the 429
+            return counted, None
+        if not counted:
+            try:
+                throttling.throttle_write(request)
+            except throttling.RateLimited:
+                return False, None  # the full path answers a replay first, then the 429
         try:
             payload = json_object_parse(raw)
         except exceptions.APIException:
@@ -208,11 +213,11 @@ class FeedbackCollectionView(FeedbackAPIView):
         version = fast_submit.published_version(spec=data["spec"], label=data["version"])
         if version is None:
             return True, None
-        submission = _submission(data, version)
+        submission = lean.submission_from(data, version)
         if not fast_submit.eligible(submission, user=request.user):
             return True, None
-        api_prefix, api_suffix = _split_url(request, item_api_path)
-        html_prefix, html_suffix = _split_url(request, item_html_path)
+        api_prefix, api_suffix = lean.split_url(request, item_api_path)
+        html_prefix, html_suffix = lean.split_url(request, item_html_path)
         try:
             outcome = fast_submit.submit(
                 submission=submission,
@@ -250,7 +255,9 @@ class FeedbackCollectionView(FeedbackAPIView):
         version = api_selectors.submission_version(
             viewer=request.user, spec=data["spec"], label=data["version"]
         )
-        result = feedback_submit(acting_user=request.user, submission=_submission(data, version))
+        result = feedback_submit(
+            acting_user=request.user, submission=lean.submission_from(data, version)
+        )
         item = result.item
         body = FeedbackCreatedSerializer(
             {
@@ -265,45 +272,6 @@ class FeedbackCollectionView(FeedbackAPIView):
         response = Response(dict(body), status=status.HTTP_201_CREATED)
         self._receipt_headers(response)
         return response
-
-
-def _submission(data: dict[str, Any], version) -> Submission:
-    quote = data["quote"]
-    return Submission(
-        version=version,
-        clause_id=data["clause"],
-        kind=data["kind"],
-        summary=data["summary"],
-        body=data["body"],
-        example_slug=data["example"],
-        quote=Quote(**quote) if quote else None,
-        suggested_text=data["suggested_text"],
-        example_conversation=[dict(turn) for turn in data["example_conversation"]],
-        severity=data["severity"],
-        affiliation=data["affiliation"],
-        conflict_of_interest=data["conflict_of_interest"],
-        visibility=data["visibility"],
-        submitter_name=data["submitter_name"],
-        submitter_email=data["submitter_email"],
-    )
-
-
-_SAMPLE_NUMBER = "XX-0000-00000"
-_URL_SPLITS: dict[tuple[str, str, str], tuple[str, str]] = {}
-
-
-def _split_url(request: Request, path_of) -> tuple[str, str]:
-    """An item's absolute URL split around its tracking number (remembered per host)."""
-    key = (request.scheme, request.get_host(), path_of.__name__)
-    split = _URL_SPLITS.get(key)
-    if split is None:
-        prefix, _, suffix = request.build_absolute_uri(path_of(_SAMPLE_NUMBER)).partition(
-            _SAMPLE_NUMBER
-        )
-        split = (prefix, suffix)
-        if len(_URL_SPLITS) < 64:  # hosts are limited by ALLOWED_HOSTS
-            _URL_SPLITS[key] = split
-    return split
 
 
 class FeedbackDetailView(FeedbackAPIView):
