@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from django.db import InterfaceError, OperationalError, connection
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
 
 from modelspec_site.audit.services import (
     EventTemplate,
@@ -42,6 +42,7 @@ from .models import Kind
 from .services import Submission, submitted_event_data, token_hash
 
 _CACHE_SIZE = 4096
+_KINDS = frozenset(Kind.values)
 _lock = threading.Lock()
 _targets: OrderedDict[tuple[int, str], Target | None] = OrderedDict()
 _versions: dict[tuple[str, str], Version] = {}
@@ -221,12 +222,13 @@ def _cursor() -> psycopg.Cursor:
     wrapper (and the psycopg cursor it would make besides) costs more than the call's work on
     the client. What Django's `cursor()` does first is done here too: the health check (unless
     the caller skipped it), opening the connection, and the thread check."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    connection.validate_no_broken_transaction()
-    raw = connection.connection
-    kept = getattr(connection, "_fast_submit_cursor", None)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each attribute of the proxy looks it up again
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    db.validate_no_broken_transaction()
+    raw = db.connection
+    kept = getattr(db, "_fast_submit_cursor", None)
     if kept is not None and kept.connection is raw and not kept.closed:
         return kept
     if raw.prepare_threshold is None:
@@ -234,7 +236,7 @@ def _cursor() -> psycopg.Cursor:
         # cursors bind on the client and never prepare; allow it again for the calls that ask
         # (`prepare=True`) and for no other: nothing else reaches the threshold.
         raw.prepare_threshold = _NEVER_AUTOMATICALLY
-    connection._fast_submit_cursor = cursor = psycopg.Cursor(raw)
+    db._fast_submit_cursor = cursor = psycopg.Cursor(raw)
     return cursor
 
 
@@ -271,7 +273,7 @@ def eligible(submission: Submission, *, user) -> bool:
         and s.visibility == "public"
         and not s.submitter_email
         and not s.example_slug
-        and s.kind in Kind.values
+        and s.kind in _KINDS
         and s.version.state == Version.State.PUBLISHED
     )
 
@@ -341,7 +343,7 @@ def submit(
         summary,
         s.body.strip(),
         s.suggested_text.strip(),
-        json.dumps(s.example_conversation, ensure_ascii=False),
+        json.dumps(s.example_conversation, ensure_ascii=False) if s.example_conversation else "[]",
         s.affiliation.strip(),
         s.conflict_of_interest.strip(),
         s.submitter_name.strip(),

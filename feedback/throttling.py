@@ -86,10 +86,19 @@ def rates_parse(text: str | None) -> tuple[Rate, ...]:
     return tuple(sorted(rates, key=lambda rate: rate.period))
 
 
+_parsed: tuple[tuple, dict[str, tuple[Rate, ...]]] | None = None
+
+
 def rate_limits() -> dict[str, tuple[Rate, ...]]:
+    """The configured limits, parsed (once for as long as the setting stays the same)."""
+    global _parsed
     configured = getattr(settings, "FEEDBACK_RATE_LIMITS", None) or {}
-    merged = DEFAULT_RATE_LIMITS | dict(configured)
-    return {name: rates_parse(value) for name, value in merged.items()}
+    key = tuple(sorted(configured.items()))
+    parsed = _parsed
+    if parsed is None or parsed[0] != key:
+        merged = DEFAULT_RATE_LIMITS | dict(configured)
+        parsed = _parsed = (key, {name: rates_parse(v) for name, v in merged.items()})
+    return parsed[1]
 
 
 def _num_proxies() -> int:

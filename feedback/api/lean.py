@@ -192,9 +192,12 @@ _SAMPLE_NUMBER = "XX-0000-00000"
 _URL_SPLITS: dict[tuple[str, str, str], tuple[str, str]] = {}
 
 
-def split_url(request: HttpRequest, path_of: Callable[[str], str]) -> tuple[str, str]:
-    """An item's absolute URL split around its tracking number (remembered per host)."""
-    key = (request.scheme, request.get_host(), path_of.__name__)
+def split_url(
+    request: HttpRequest, path_of: Callable[[str], str], host: str | None = None
+) -> tuple[str, str]:
+    """An item's absolute URL split around its tracking number (remembered per host; pass the
+    request's `get_host()` when it is at hand)."""
+    key = (request.scheme, host or request.get_host(), path_of.__name__)
     split = _URL_SPLITS.get(key)
     if split is None:
         prefix, _, suffix = request.build_absolute_uri(path_of(_SAMPLE_NUMBER)).partition(
@@ -267,8 +270,9 @@ def respond(request: HttpRequest) -> HttpResponse | None:
     submission = submission_from(fields, version)
     if not fast_submit.eligible(submission, user=request.user):
         return None
-    api_prefix, api_suffix = split_url(request, item_api_path)
-    html_prefix, html_suffix = split_url(request, item_html_path)
+    host = request.get_host()
+    api_prefix, api_suffix = split_url(request, item_api_path, host)
+    html_prefix, html_suffix = split_url(request, item_html_path, host)
     try:
         outcome = fast_submit.submit(
             submission=submission,
