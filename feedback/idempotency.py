@@ -188,7 +188,7 @@ def _keystream(scope: str, key: str, length: int) -> bytes:
     blocks, counter = [], 0
     while sum(len(b) for b in blocks) < length:
         message = f"feedback.idempotency.seal\0{scope}\0{key}\0{counter}".encode()
-        blocks.append(hmac.new(secret, message, hashlib.sha256).digest())
+        blocks.append(hmac.digest(secret, message, "sha256"))
         counter += 1
     return b"".join(blocks)[:length]
 
@@ -202,7 +202,7 @@ def _xor(data: bytes, stream: bytes) -> bytes:
 
 def _tag(scope: str, key: str, ciphertext: bytes) -> bytes:
     message = f"feedback.idempotency.tag\0{scope}\0{key}\0".encode() + ciphertext
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()[:16]
+    return hmac.digest(settings.SECRET_KEY.encode(), message, "sha256")[:16]
 
 
 def seal(scope: str, key: str, plaintext: str) -> str:

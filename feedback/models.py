@@ -114,7 +114,10 @@ class FeedbackItem(models.Model):
         Version, on_delete=models.PROTECT, related_name="feedback", db_index=False
     )
     clause = models.ForeignKey(Clause, on_delete=models.PROTECT, related_name="feedback")
-    clause_text = models.ForeignKey(ClauseText, on_delete=models.PROTECT, related_name="feedback")
+    # No index of its own: feedback_queue_clause_waiting leads with it.
+    clause_text = models.ForeignKey(
+        ClauseText, on_delete=models.PROTECT, related_name="feedback", db_index=False
+    )
     example = models.ForeignKey(
         Example,
         null=True,

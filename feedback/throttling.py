@@ -16,7 +16,6 @@ IPv6 client per /64, which one household usually holds); accounts per user.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import logging
@@ -138,10 +137,10 @@ def client_key(request: HttpRequest) -> str:
             address = str(ip.ipv4_mapped)
     except ValueError:
         pass
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"feedback.client:{address}".encode(), hashlib.sha256
+    digest = hmac.digest(
+        settings.SECRET_KEY.encode(), f"feedback.client:{address}".encode(), "sha256"
     )
-    request._feedback_client_key = key = digest.hexdigest()[:40]
+    request._feedback_client_key = key = digest.hex()[:40]
     return key
 
 

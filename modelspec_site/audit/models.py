@@ -42,6 +42,7 @@ class Event(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # a partial index (Meta): most events have no user actor
         related_name="audit_events",
     )
     actor_kind = models.CharField(_("actor kind"), max_length=16, choices=ActorKind.choices)
@@ -53,7 +54,9 @@ class Event(models.Model):
     )
     data = models.JSONField(_("data"), default=dict)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
-    hash = models.CharField(_("hash"), max_length=64, unique=True)
+    # Unique through Meta.constraints: a `unique=True` field would also get a LIKE index that
+    # no query uses, written on every append.
+    hash = models.CharField(_("hash"), max_length=64)
     # The exact text `hash` was computed over. A CHECK constraint (migration 0005, not declared
     # here: Django cannot express it) makes PostgreSQL refuse a row whose columns differ from it.
     canonical = models.TextField(
@@ -73,8 +76,12 @@ class Event(models.Model):
             GinIndex(
                 fields=["subjects"], opclasses=["jsonb_path_ops"], name="audit_event_subjects_gin"
             ),
+            models.Index(
+                fields=["actor"], condition=Q(actor__isnull=False), name="audit_event_actor"
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["hash"], name="audit_event_hash_unique"),
             models.CheckConstraint(condition=Q(seq__gte=1), name="audit_event_seq_positive"),
             models.CheckConstraint(
                 condition=Q(seq=1, prev_hash=chain.GENESIS_HASH) | Q(seq__gt=1),

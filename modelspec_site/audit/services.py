@@ -332,13 +332,15 @@ class EventTemplate:
 
     Build it with `audit_template_marks(names)`: embed each returned mark (an unguessable
     string) where that text goes, in a subject's label or a data string, then pass the
-    PreparedEvent and the marks to `EventTemplate.of`. Every substitution is one pass over the
-    template: an inserted text is never scanned again."""
+    PreparedEvent and the marks to `EventTemplate.of`, which cuts the texts at every token and
+    mark once. Filling joins the pieces: an inserted text is never scanned again."""
 
     event: PreparedEvent
     marks: Mapping[str, str]
     _tokens: tuple[str, ...]
-    _pattern: re.Pattern[str]
+    # canonical, subjects and data cut at every token and mark: even items are the text
+    # between them, odd items the token or mark that goes there.
+    _pieces: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
     @classmethod
     def of(cls, event: PreparedEvent, marks: Mapping[str, str]) -> EventTemplate:
@@ -349,8 +351,13 @@ class EventTemplate:
         for name, mark in marks.items():
             if mark not in event.canonical:
                 raise ValueError(f"the mark for {name!r} is not in the event")
-        pattern = re.compile("|".join(re.escape(text) for text in (*tokens, *marks.values())))
-        return cls(event=event, marks=dict(marks), _tokens=tokens, _pattern=pattern)
+        pattern = re.compile(
+            "(" + "|".join(re.escape(text) for text in (*tokens, *marks.values())) + ")"
+        )
+        pieces = tuple(
+            tuple(pattern.split(text)) for text in (event.canonical, event.subjects, event.data)
+        )
+        return cls(event=event, marks=dict(marks), _tokens=tokens, _pieces=pieces)
 
     def prepare(self, **texts: str) -> PreparedEvent:
         if texts.keys() != self.marks.keys():
@@ -369,14 +376,17 @@ class EventTemplate:
         for name, mark in self.marks.items():
             table[mark] = json.dumps(texts[name], ensure_ascii=False)[1:-1]  # inside its quotes
 
-        def fill(text: str) -> str:
-            return self._pattern.sub(lambda match: table[match.group()], text)
+        def fill(pieces: tuple[str, ...]) -> str:
+            return "".join(
+                table[piece] if index % 2 else piece for index, piece in enumerate(pieces)
+            )
 
         event = self.event
+        canonical, subjects, data = self._pieces
         return PreparedEvent(
-            canonical=fill(event.canonical),
-            subjects=fill(event.subjects),
-            data=fill(event.data),
+            canonical=fill(canonical),
+            subjects=fill(subjects),
+            data=fill(data),
             chain_tokens=tuple(table[token] for token in event.chain_tokens),
             slot_tokens=tuple(table[token] for token in event.slot_tokens),
             actor_id=event.actor_id,
