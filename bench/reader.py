@@ -552,7 +552,7 @@ def migrate_and_bootstrap(env: dict[str, str]) -> None:
 def add_wrk_arguments(parser: argparse.ArgumentParser) -> None:
     """The load options every wrk benchmark takes."""
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (%(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")

@@ -325,6 +325,8 @@ ACCOUNTS = {
         "accounts/2fa/reauthenticate/", "accounts/2fa/totp/activate/",
         "accounts/2fa/totp/deactivate/", "accounts/2fa/recovery-codes/",
         "accounts/2fa/recovery-codes/generate/", "accounts/2fa/recovery-codes/download/",
+        # django-allauth 65.22 added reauthentication by e-mailed code.
+        "accounts/reauthenticate/code/", "accounts/reauthenticate/code/confirm/",
     )
 }  # fmt: skip
 

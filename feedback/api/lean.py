@@ -309,8 +309,9 @@ def respond(request: HttpRequest) -> HttpResponse | None:
 
 def with_lean_post(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """`view` (the DRF view function) with POSTs offered to `respond` first. The wrapper keeps
-    the view's attributes (cls, initkwargs, csrf_exempt), so the schema generator and the CSRF
-    middleware see the DRF view."""
+    the view's attributes (its class and init arguments, and DRF's own exemption from the CSRF
+    middleware: DRF checks CSRF for signed-in sessions, which `respond` never takes), so the
+    schema generator and the middleware see the DRF view."""
 
     def feedback_collection(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST":
