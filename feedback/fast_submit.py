@@ -66,6 +66,15 @@ class Created:
     created_at: str  # canonical UTC text, as stored in the idempotency record
     follow_token: str
 
+    def body(self, api_path: tuple[str, str], html_path: tuple[str, str]) -> dict[str, str]:
+        return receipt_body(
+            number=self.tracking_number,
+            created_at=self.created_at,
+            follow_token=self.follow_token,
+            api_path=api_path,
+            html_path=html_path,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Replayed:
@@ -259,6 +268,26 @@ def _call_once(args: list[Any]) -> tuple:
     return row
 
 
+def receipt_body(
+    *,
+    number: str,
+    created_at: str,
+    follow_token: str,
+    api_path: tuple[str, str],
+    html_path: tuple[str, str],
+) -> dict[str, str]:
+    """The 201 body of a new submission (the API's FeedbackCreated), from its item URLs split
+    around the tracking number."""
+    return {
+        "tracking_number": number,
+        "url": api_path[0] + number + api_path[1],
+        "html_url": html_path[0] + number + html_path[1],
+        "follow_token": follow_token,
+        "state": "received",
+        "created_at": created_at,
+    }
+
+
 def cache_clear() -> None:
     with _lock:
         _targets.clear()
@@ -314,14 +343,14 @@ def submit(
     stored = ""
     if key is not None:
         hashed_key = idempotency.key_hash(key)
-        body = {
-            "tracking_number": response_tokens[0],
-            "url": api_path[0] + response_tokens[0] + api_path[1],
-            "html_url": html_path[0] + response_tokens[0] + html_path[1],
-            "follow_token": token,
-            "state": "received",
-            "created_at": response_tokens[1],
-        }
+        # Stored with tokens where the number and the time go; the database fills them in.
+        body = receipt_body(
+            number=response_tokens[0],
+            created_at=response_tokens[1],
+            follow_token=token,
+            api_path=api_path,
+            html_path=html_path,
+        )
         stored = json.dumps(
             idempotency.stored_response(scope, key, body, ("follow_token",)), ensure_ascii=False
         )

@@ -293,18 +293,7 @@ def respond(request: HttpRequest) -> HttpResponse | None:
         return None
     if isinstance(outcome, fast_submit.Replayed):
         return receipt(outcome.body, status=outcome.status, replayed=True)
-    number = outcome.tracking_number
-    return receipt(
-        {
-            "tracking_number": number,
-            "url": api_prefix + number + api_suffix,
-            "html_url": html_prefix + number + html_suffix,
-            "follow_token": outcome.follow_token,
-            "state": "received",
-            "created_at": outcome.created_at,
-        },
-        status=201,
-    )
+    return receipt(outcome.body((api_prefix, api_suffix), (html_prefix, html_suffix)), status=201)
 
 
 def with_lean_post(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -233,16 +233,8 @@ class FeedbackCollectionView(FeedbackAPIView):
             return True, None
         if isinstance(outcome, fast_submit.Replayed):
             return True, self._replayed(idempotency.Replay(outcome.status, outcome.body))
-        number = outcome.tracking_number
         response = Response(
-            {
-                "tracking_number": number,
-                "url": api_prefix + number + api_suffix,
-                "html_url": html_prefix + number + html_suffix,
-                "follow_token": outcome.follow_token,
-                "state": "received",
-                "created_at": outcome.created_at,
-            },
+            outcome.body((api_prefix, api_suffix), (html_prefix, html_suffix)),
             status=status.HTTP_201_CREATED,
         )
         self._receipt_headers(response)
