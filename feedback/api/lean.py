@@ -20,7 +20,7 @@ counted carries `feedback_write_counted`, which the DRF view reads."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions
@@ -264,36 +264,61 @@ def respond(request: HttpRequest) -> HttpResponse | None:
         return None
     if fields is None:
         return None
-    version = fast_submit.published_version(spec=fields["spec"], label=fields["version"])
-    if version is None:
-        return None
-    submission = submission_from(fields, version)
-    if not fast_submit.eligible(submission, user=request.user):
-        return None
-    host = request.get_host()
-    api_prefix, api_suffix = split_url(request, item_api_path, host)
-    html_prefix, html_suffix = split_url(request, item_html_path, host)
     try:
-        outcome = fast_submit.submit(
-            submission=submission,
-            scope=scope_of(request),
+        filed = file_validated(
+            request,
+            fields,
             key=key,
-            request_fingerprint=idempotency.fingerprint(
+            fingerprint=idempotency.fingerprint(
                 method=request.method,
                 path=request.path,
                 content_type=request.content_type,
                 body=raw,
             ),
-            api_path=(api_prefix, api_suffix),
-            html_path=(html_prefix, html_suffix),
         )
     except idempotency.KeyReused:
         return None  # the DRF view explains it (422)
+    if filed is None:
+        return None
+    return receipt(filed.body, status=filed.status, replayed=filed.replayed)
+
+
+class Filed(NamedTuple):
+    """What the one-call path answered: a new item's receipt, or a replayed one."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def file_validated(
+    request: HttpRequest, data: dict[str, Any], *, key: str | None, fingerprint: str
+) -> Filed | None:
+    """File validated submission `data` (the serializer's or `submission_fields`') through the
+    one-call path (`feedback.fast_submit`) when it may take it; None when the full path must
+    answer. Raises idempotency.KeyReused. Both the lean path and the DRF view use it."""
+    version = fast_submit.published_version(spec=data["spec"], label=data["version"])
+    if version is None:
+        return None
+    submission = submission_from(data, version)
+    if not fast_submit.eligible(submission, user=request.user):
+        return None
+    host = request.get_host()
+    api_path = split_url(request, item_api_path, host)
+    html_path = split_url(request, item_html_path, host)
+    outcome = fast_submit.submit(
+        submission=submission,
+        scope=scope_of(request),
+        key=key,
+        request_fingerprint=fingerprint,
+        api_path=api_path,
+        html_path=html_path,
+    )
     if outcome is None:
         return None
     if isinstance(outcome, fast_submit.Replayed):
-        return receipt(outcome.body, status=outcome.status, replayed=True)
-    return receipt(outcome.body((api_prefix, api_suffix), (html_prefix, html_suffix)), status=201)
+        return Filed(outcome.status, outcome.body, replayed=True)
+    return Filed(201, outcome.body(api_path, html_path), replayed=False)
 
 
 def with_lean_post(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from feedback import fast_submit, idempotency, throttling
+from feedback import idempotency, throttling
 from feedback.errors import FeedbackError
 from feedback.selectors import viewer_is_staff
 from feedback.services import feedback_endorse, feedback_submit
@@ -209,34 +209,17 @@ class FeedbackCollectionView(FeedbackAPIView):
         serializer = FeedbackSubmitSerializer(data=payload)
         if not serializer.is_valid():
             return True, None
-        data = serializer.validated_data
-        version = fast_submit.published_version(spec=data["spec"], label=data["version"])
-        if version is None:
-            return True, None
-        submission = lean.submission_from(data, version)
-        if not fast_submit.eligible(submission, user=request.user):
-            return True, None
-        api_prefix, api_suffix = lean.split_url(request, item_api_path)
-        html_prefix, html_suffix = lean.split_url(request, item_html_path)
         try:
-            outcome = fast_submit.submit(
-                submission=submission,
-                scope=self._scope(request),
-                key=key,
-                request_fingerprint=fingerprint,
-                api_path=(api_prefix, api_suffix),
-                html_path=(html_prefix, html_suffix),
+            filed = lean.file_validated(
+                request, serializer.validated_data, key=key, fingerprint=fingerprint
             )
         except idempotency.KeyReused as exc:
             raise ApiError(str(exc), code="idempotency_key_reused", status=422) from None
-        if outcome is None:
+        if filed is None:
             return True, None
-        if isinstance(outcome, fast_submit.Replayed):
-            return True, self._replayed(idempotency.Replay(outcome.status, outcome.body))
-        response = Response(
-            outcome.body((api_prefix, api_suffix), (html_prefix, html_suffix)),
-            status=status.HTTP_201_CREATED,
-        )
+        if filed.replayed:
+            return True, self._replayed(idempotency.Replay(filed.status, filed.body))
+        response = Response(filed.body, status=filed.status)
         self._receipt_headers(response)
         return True, response
 
